@@ -1,0 +1,3 @@
+from palbot.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""The `palbot` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+import sys
+from collections.abc import Sequence
+
+from palbot.config import ConfigError, Settings, explain_missing, load_settings
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from palbot.sandbox import SandboxConfig, build_sandbox
+
+    keys = list(args.key or [])
+    if not keys:
+        keys = ["sandbox-" + secrets.token_hex(12)]
+        print(f"palbot sandbox: demo PAL API key: {keys[0]}")
+    config = SandboxConfig(
+        concurrency_cap=args.concurrency, public_url=f"http://{args.host}:{args.port}"
+    )
+    app, _ = build_sandbox(keys, config)
+    print(
+        f"palbot sandbox: a local PAL API emulator for development and demos, on "
+        f"http://{args.host}:{args.port} (set PAL_API_URL to this). It is not Tavus."
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings()
+    missing = settings.missing_for_http()
+    if missing:
+        print(explain_missing(missing), file=sys.stderr)
+        return 2
+    from palbot.server import run_http
+
+    run_http(settings, host=args.host, port=args.port or settings.port, log_level=args.log_level)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="palbot", description="Create, tune and talk to Tavus PALs from Slack."
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the Slack app over HTTP (production)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=None)
+    serve.set_defaults(func=cmd_serve)
+
+    sandbox = sub.add_parser(
+        "sandbox", help="run a local PAL API emulator (development and demos only)"
+    )
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8787)
+    sandbox.add_argument(
+        "--key", action="append", help="an API key the emulator accepts (repeatable)"
+    )
+    sandbox.add_argument(
+        "--concurrency",
+        type=int,
+        default=3,
+        help="maximum active conversations per key (default 3)",
+    )
+    sandbox.set_defaults(func=cmd_sandbox)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if not getattr(args, "func", None):
+        args = parser.parse_args(["serve", *(argv or [])])
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
