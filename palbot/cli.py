@@ -7,8 +7,12 @@ import logging
 import secrets
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from palbot.config import ConfigError, Settings, explain_missing, load_settings
+
+if TYPE_CHECKING:
+    from palbot.store import Store
 
 
 def _settings() -> Settings:
@@ -48,6 +52,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_store(settings: Settings) -> Store:
+    from palbot.store import open_store
+
+    return open_store(settings)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from palbot import audit_cli
+
+    store = _open_store(_settings())
+    try:
+        if args.what == "verify":
+            return audit_cli.verify(store, args, sys.stdout)
+        return audit_cli.export(store, args, sys.stdout)
+    finally:
+        store.close()
+
+
+def cmd_rotate_secret(args: argparse.Namespace) -> int:
+    from palbot import audit_cli
+
+    settings = _settings()
+    store = _open_store(settings)
+    try:
+        return audit_cli.rotate(store, settings.palbot_secret_key is not None, sys.stdout)
+    finally:
+        store.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="palbot", description="Create, tune and talk to Tavus PALs from Slack."
@@ -77,6 +110,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="maximum active conversations per key (default 3)",
     )
     sandbox.set_defaults(func=cmd_sandbox)
+    audit = sub.add_parser("audit", help="export the audit log, or verify its hash chain")
+    audit.add_argument("what", nargs="?", choices=["export", "verify"], default="export")
+    audit.add_argument("--team", help="only this Slack team id")
+    audit.add_argument("--since", help="only rows at or after this ISO-8601 time")
+    audit.add_argument("--action", help="only this action (e.g. conversation.start)")
+    audit.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    audit.add_argument(
+        "--head", help="verify: SEQ:HASH noted earlier, to detect rows cut from the end"
+    )
+    audit.set_defaults(func=cmd_audit)
+
+    rotate = sub.add_parser(
+        "rotate-secret", help="re-encrypt every stored secret under a new secret key"
+    )
+    rotate.set_defaults(func=cmd_rotate_secret)
     return parser
 
 
@@ -93,5 +141,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    except Exception as exc:  # store errors: a clear line, never a traceback
+        from palbot.store import DatabaseError, SecretKeyError
+
+        if isinstance(exc, SecretKeyError | DatabaseError):
+            print(f"palbot: {exc}", file=sys.stderr)
+            return 2
+        raise
     except KeyboardInterrupt:
         return 130

@@ -1,0 +1,96 @@
+"""Encryption of stored secrets (Fernet) and where the secret key comes from."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+log = logging.getLogger("palbot.store")
+
+
+class SecretKeyError(Exception):
+    """The secret key is malformed, missing, or not the one the database was encrypted with."""
+
+
+GENERATE_HINT = (
+    'generate one with: python -c "from cryptography.fernet import Fernet; '
+    'print(Fernet.generate_key().decode())"'
+)
+
+
+def parse_keys(value: str, source: str) -> list[bytes]:
+    keys = [part.strip().encode() for part in value.split(",") if part.strip()]
+    if not keys:
+        raise SecretKeyError(f"{source} is empty; {GENERATE_HINT}")
+    for index, key in enumerate(keys):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise SecretKeyError(
+                f"{source} (key #{index + 1}) is not a valid Fernet key "
+                f"(32 url-safe base64-encoded bytes); {GENERATE_HINT}"
+            ) from None
+    return keys
+
+
+class SecretBox:
+    """Encrypts with the first key; decrypts with any (so a rotation can be in progress)."""
+
+    def __init__(self, keys: list[bytes], source: str = "the secret key") -> None:
+        if not keys:
+            raise SecretKeyError("no secret key given")
+        self.keys = keys
+        self.source = source
+        self._fernet = MultiFernet([Fernet(k) for k in keys])
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        try:
+            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+        except (InvalidToken, ValueError):
+            raise SecretKeyError(
+                f"stored secrets cannot be decrypted with {self.source}: it is not the key this "
+                "database was encrypted with (was PALBOT_SECRET_KEY changed, or the "
+                "<database>.key file replaced?). Restore the original key; during a rotation "
+                "give both as PALBOT_SECRET_KEY=old,new."
+            ) from None
+
+    @property
+    def primary(self) -> bytes:
+        return self.keys[0]
+
+
+def write_key_file(path: Path, key: bytes) -> None:
+    """Write a key file with mode 0600, atomically replacing any previous one."""
+    tmp = path.with_name(path.name + ".tmp")
+    if tmp.exists():
+        tmp.unlink()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key + b"\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def load_secret_box(env_value: str | None, key_file: Path) -> SecretBox:
+    """The SecretBox from PALBOT_SECRET_KEY, else from `<database>.key` (created on first run)."""
+    if env_value:
+        return SecretBox(parse_keys(env_value, "PALBOT_SECRET_KEY"), "PALBOT_SECRET_KEY")
+    if key_file.exists():
+        mode = stat.S_IMODE(key_file.stat().st_mode)
+        if mode & 0o077:
+            log.warning("%s was readable by others (mode %o); tightened to 0600", key_file, mode)
+            key_file.chmod(0o600)
+        return SecretBox(parse_keys(key_file.read_text(), str(key_file)), str(key_file))
+    key = Fernet.generate_key()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    write_key_file(key_file, key)
+    log.info("generated a new secret key in %s (mode 0600): back it up with the database", key_file)
+    return SecretBox([key], str(key_file))

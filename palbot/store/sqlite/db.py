@@ -1,0 +1,124 @@
+"""One SQLite file, a connection per thread, WAL mode, migrations by PRAGMA user_version."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlite_utils
+
+from palbot.store.sqlite.migrations import MIGRATIONS
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class DatabaseError(Exception):
+    """The database file cannot be used (too new, unreadable…); the message says why."""
+
+
+class Database:
+    def __init__(self, path: Path | str, *, synchronous: str = "NORMAL") -> None:
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.migrate()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            str(self.path),
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal" and str(self.path) != ":memory:":
+            raise DatabaseError(f"{self.path}: could not switch to WAL mode (got {mode})")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    @property
+    def utils(self) -> sqlite_utils.Database:
+        """sqlite-utils over this thread's connection (schema work and simple queries)."""
+        db = getattr(self._local, "utils", None)
+        if db is None:
+            db = sqlite_utils.Database(self.conn)
+            self._local.utils = db
+        return db
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction taken at once (BEGIN IMMEDIATE), so writers queue, never fork."""
+        conn = self.conn
+        if conn.in_transaction:  # nested: join the outer transaction
+            yield conn
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    @property
+    def user_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self, target: int | None = None) -> int:
+        """Bring the schema up to `target` (default: the newest), one transaction per step."""
+        target = len(MIGRATIONS) if target is None else target
+        try:
+            version = self.user_version
+        except sqlite3.DatabaseError as exc:
+            raise DatabaseError(f"{self.path} is not a palbot database: {exc}") from None
+        if version > len(MIGRATIONS):
+            raise DatabaseError(
+                f"{self.path} has schema version {version}, newer than this palbot "
+                f"understands ({len(MIGRATIONS)}): upgrade palbot"
+            )
+        while version < target:
+            step = MIGRATIONS[version]
+            with self.write() as conn:
+                step(sqlite_utils.Database(conn))
+                conn.execute(f"PRAGMA user_version={version + 1}")
+            version += 1
+        return version
+
+    def integrity_check(self) -> str:
+        return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+    def ping(self) -> bool:
+        try:
+            self.conn.execute("SELECT 1").fetchone()
+            return True
+        except sqlite3.Error:
+            return False
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._all.clear()
+        self._local = threading.local()

@@ -1,0 +1,127 @@
+"""Schema steps. Step N takes a database at user_version N to N+1; never edit a shipped step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+APPEND_ONLY_TRIGGERS = """
+CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+"""
+
+
+def v1_initial(db: sqlite_utils.Database) -> None:
+    db.table("meta").create({"key": str, "value": str}, pk="key")
+    db.table("workspaces").create(
+        {
+            "team_id": str,
+            "enterprise_id": str,
+            "pal_key_enc": str,
+            "pal_key_last4": str,
+            "key_set_by": str,
+            "key_set_at": str,
+            "created_at": str,
+        },
+        pk="team_id",
+        not_null={"created_at"},
+    )
+    db.table("conversations").create(
+        {
+            "conversation_id": str,
+            "team_id": str,
+            "pal_id": str,
+            "pal_name": str,
+            "conversation_name": str,
+            "channel_id": str,
+            "message_ts": str,
+            "started_by": str,
+            "status": str,
+            "url": str,
+            "callback_token": str,
+            "test_mode": int,
+            "created_at": str,
+            "ended_at": str,
+            "ended_by": str,
+            "end_reason": str,
+        },
+        pk="conversation_id",
+        not_null={"team_id", "pal_id", "started_by", "status", "created_at"},
+    )
+    db.table("audit_log").create(
+        {
+            "seq": int,
+            "at": str,
+            "team_id": str,
+            "user_id": str,
+            "channel_id": str,
+            "action": str,
+            "target": str,
+            "outcome": str,
+            "detail": str,
+            "prev_hash": str,
+            "hash": str,
+        },
+        pk="seq",
+        not_null={"at", "action", "outcome", "detail", "prev_hash", "hash"},
+    )
+    db.executescript(APPEND_ONLY_TRIGGERS)
+
+
+def v2_lifecycle_and_installs(db: sqlite_utils.Database) -> None:
+    workspaces = db.table("workspaces")
+    for column, kind in (
+        ("max_concurrent", int),
+        ("max_per_day", int),
+        ("max_call_duration", int),
+        ("limits_set_by", str),
+        ("limits_set_at", str),
+    ):
+        workspaces.add_column(column, kind)
+    conversations = db.table("conversations")
+    conversations.create_index(["callback_token"], unique=True, if_not_exists=True)
+    conversations.create_index(["channel_id", "message_ts"], if_not_exists=True)
+    conversations.create_index(["team_id", "status"], if_not_exists=True)
+    conversations.create_index(["team_id", "created_at"], if_not_exists=True)
+    audit = db.table("audit_log")
+    audit.create_index(["team_id", "seq"], if_not_exists=True)
+    db.table("conversation_events").create(
+        {"conversation_id": str, "event_type": str, "received_at": str},
+        pk=("conversation_id", "event_type"),
+    )
+    db.table("idempotency_keys").create(
+        {"key": str, "team_id": str, "created_at": str}, pk="key", not_null={"created_at"}
+    )
+    db.table("slack_bots").create(
+        {
+            "enterprise_id": str,
+            "team_id": str,
+            "is_enterprise_install": int,
+            "installed_at": float,
+            "data_enc": str,
+        },
+        pk=("enterprise_id", "team_id"),
+        not_null={"data_enc"},
+    )
+    db.table("slack_installations").create(
+        {
+            "enterprise_id": str,
+            "team_id": str,
+            "user_id": str,
+            "is_enterprise_install": int,
+            "installed_at": float,
+            "data_enc": str,
+        },
+        pk=("enterprise_id", "team_id", "user_id"),
+        not_null={"data_enc"},
+    )
+    db.table("oauth_states").create({"state": str, "expire_at": float}, pk="state")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    v1_initial,
+    v2_lifecycle_and_installs,
+]

@@ -1,0 +1,119 @@
+"""The SQLite backend: every store interface over one database file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from palbot.store.crypto import SecretBox, SecretKeyError, load_secret_box, write_key_file
+from palbot.store.sqlite.audit import CHAIN_ROOT_META, SqliteAuditLog
+from palbot.store.sqlite.conversations import SqliteConversationStore, SqliteIdempotencyStore
+from palbot.store.sqlite.db import Database
+from palbot.store.sqlite.installations import SqliteInstallationStore, SqliteOAuthStateStore
+from palbot.store.sqlite.workspaces import SecretRegistry, SqliteWorkspaceStore
+
+CANARY_META = "secret_canary"
+CANARY_TEXT = "palbot secret canary"
+SEALED_COLUMNS = (
+    ("workspaces", "team_id", "pal_key_enc"),
+    ("slack_bots", "rowid", "data_enc"),
+    ("slack_installations", "rowid", "data_enc"),
+    ("meta", "key", "value"),
+)
+SEALED_META = (CANARY_META, CHAIN_ROOT_META)
+
+
+class SqliteStore:
+    def __init__(
+        self,
+        path: Path | str,
+        box: SecretBox,
+        *,
+        key_file: Path | None = None,
+        synchronous: str = "NORMAL",
+    ) -> None:
+        self.path = Path(path)
+        self.key_file = key_file
+        self.db = Database(path, synchronous=synchronous)
+        self.box = box
+        self._check_canary()
+        self.secrets = SecretRegistry()
+        self.workspaces = SqliteWorkspaceStore(self.db, box, self.secrets)
+        self.audit = SqliteAuditLog(self.db, box, self.secrets.values)
+        self.conversations = SqliteConversationStore(self.db)
+        self.idempotency = SqliteIdempotencyStore(self.db)
+        self.installations = SqliteInstallationStore(self.db, box, self.secrets)
+        self.oauth_states = SqliteOAuthStateStore(self.db)
+        self._learn_stored_secrets()
+
+    def _learn_stored_secrets(self) -> None:
+        """Teach the redactor every stored PAL key, so no audit row can ever hold one."""
+        rows = self.db.conn.execute(
+            "SELECT pal_key_enc FROM workspaces WHERE pal_key_enc IS NOT NULL"
+        ).fetchall()
+        for row in rows:
+            self.secrets.add(self.box.decrypt(row["pal_key_enc"]))
+
+    def _check_canary(self) -> None:
+        with self.db.write() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (CANARY_META,)).fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    (CANARY_META, self.box.encrypt(CANARY_TEXT)),
+                )
+                return
+        if self.box.decrypt(row["value"]) != CANARY_TEXT:
+            raise SecretKeyError("the secret key check failed")
+
+    def ping(self) -> bool:
+        return self.db.ping()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def rotate_secret(self, new_key: bytes) -> int:
+        """Re-encrypt every stored secret under `new_key` in one transaction; returns the count.
+
+        With a key file, the file holds `new,old` while the transaction runs (either key opens
+        everything whatever happens), then `new` alone.
+        """
+        new_box = SecretBox([new_key, *[k for k in self.box.keys if k != new_key]])
+        if self.key_file is not None:
+            write_key_file(self.key_file, b",".join(new_box.keys))
+        count = 0
+        with self.db.write() as conn:
+            for table, key_col, col in SEALED_COLUMNS:
+                rows = conn.execute(
+                    f"SELECT {key_col} AS k, {col} AS v FROM {table} WHERE {col} IS NOT NULL"
+                ).fetchall()
+                for row in rows:
+                    if table == "meta" and row["k"] not in SEALED_META:
+                        continue
+                    plain = self.box.decrypt(row["v"])
+                    conn.execute(
+                        f"UPDATE {table} SET {col} = ? WHERE {key_col} = ?",
+                        (new_box.encrypt(plain), row["k"]),
+                    )
+                    count += 1
+        if self.key_file is not None:
+            write_key_file(self.key_file, new_key)
+        self.box = SecretBox([new_key], self.box.source)
+        for part in (self.workspaces, self.audit, self.installations):
+            part.box = self.box
+        return count
+
+
+def open_sqlite_store(
+    database: Path | str, secret_key: str | None, synchronous: str = "NORMAL"
+) -> SqliteStore:
+    key_file = Path(str(database) + ".key")
+    box = load_secret_box(secret_key, key_file)
+    return SqliteStore(
+        database, box, key_file=None if secret_key else key_file, synchronous=synchronous
+    )
+
+
+def generate_key() -> bytes:
+    return Fernet.generate_key()

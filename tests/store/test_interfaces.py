@@ -1,0 +1,152 @@
+"""Behaviour every store backend must have, through the Protocols only."""
+
+from __future__ import annotations
+
+import pytest
+
+from palbot.store import Store
+from palbot.store.interfaces import AuditLog, ConversationStore, IdempotencyStore, WorkspaceStore
+from palbot.store.models import ConversationRecord, Limits
+
+
+def test_workspace_key_round_trip(store: Store) -> None:
+    workspaces: WorkspaceStore = store.workspaces
+    assert workspaces.get("T1") is None and workspaces.get_pal_key("T1") is None
+    ws = workspaces.set_pal_key("T1", "  sk-live-abcdef987654  ", set_by="U1", enterprise_id="E1")
+    assert ws.key_last4 == "7654" and ws.key_set_by == "U1" and ws.enterprise_id == "E1"
+    assert ws.key_set_at and ws.has_key
+    assert workspaces.get_pal_key("T1") == "sk-live-abcdef987654"
+    workspaces.set_pal_key("T1", "sk-live-second-1111", set_by="U2")
+    assert workspaces.get_pal_key("T1") == "sk-live-second-1111"
+    assert workspaces.get("T1").enterprise_id == "E1"  # type: ignore[union-attr]
+    assert workspaces.remove_pal_key("T1") is True
+    assert workspaces.remove_pal_key("T1") is False
+    assert workspaces.get_pal_key("T1") is None
+    assert workspaces.get("T1").has_key is False  # type: ignore[union-attr]
+
+
+def test_workspaces_are_isolated(store: Store) -> None:
+    store.workspaces.set_pal_key("TA", "sk-aaaa-aaaa-1111", set_by="U1")
+    store.workspaces.set_pal_key("TB", "sk-bbbb-bbbb-2222", set_by="U2")
+    assert store.workspaces.get_pal_key("TA") == "sk-aaaa-aaaa-1111"
+    assert store.workspaces.get_pal_key("TB") == "sk-bbbb-bbbb-2222"
+    store.audit.append("key.set", "ok", team_id="TA", user_id="U1")
+    store.audit.append("key.set", "ok", team_id="TB", user_id="U2")
+    assert [e.team_id for e in store.audit.recent("TA")] == ["TA"]
+
+
+def test_limits(store: Store) -> None:
+    ws = store.workspaces.set_limits("T1", Limits(max_concurrent=2, max_per_day=10), set_by="U1")
+    assert ws.limits == Limits(max_concurrent=2, max_per_day=10, max_call_duration=None)
+    assert ws.limits_set_by == "U1" and ws.has_key is False
+    ws = store.workspaces.set_limits("T1", Limits(), set_by="U2")
+    assert ws.limits.max_concurrent is None and ws.limits_set_by == "U2"
+
+
+def test_audit_append_and_read(store: Store) -> None:
+    audit: AuditLog = store.audit
+    first = audit.append(
+        "conversation.start",
+        "accepted",
+        team_id="T1",
+        user_id="U1",
+        channel_id="C1",
+        target="p123",
+        detail={"name": "Demo"},
+    )
+    second = audit.append(
+        "conversation.start",
+        "ok",
+        team_id="T1",
+        user_id="U1",
+        target="c999",
+        detail={"accepted_seq": first.seq},
+    )
+    assert (first.seq, second.seq) == (1, 2)
+    assert second.prev_hash == first.hash
+    assert [e.seq for e in audit.recent("T1", 10)] == [2, 1]
+    assert [e.seq for e in audit.iter_entries(action="conversation.start")] == [1, 2]
+    assert list(audit.iter_entries(team_id="T2")) == []
+    assert audit.head() == f"2:{second.hash}"
+    assert audit.verify().ok
+
+
+def test_audit_refuses_unknown_names(store: Store) -> None:
+    with pytest.raises(ValueError, match="action"):
+        store.audit.append("pal.explode", "ok")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="outcome"):
+        store.audit.append("pal.create", "maybe")  # type: ignore[arg-type]
+
+
+def test_audit_redacts_secrets(store: Store) -> None:
+    store.workspaces.set_pal_key("T1", "sk-secret-value-4242", set_by="U1")
+    entry = store.audit.append(
+        "pal.create",
+        "ok",
+        team_id="T1",
+        target="sk-secret-value-4242",
+        detail={
+            "layers": {
+                "llm": {"api_key": "openai-xyz", "model": "m"},
+                "tts": {"API-KEY": "tts-secret"},
+            },
+            "headers": {"Authorization": "Bearer x"},
+            "password": "hunter2",
+            "note": ["the key is sk-secret-value-4242!"],
+        },
+    )
+    assert entry.detail["layers"]["llm"] == {"api_key": "[redacted]", "model": "m"}
+    assert entry.detail["layers"]["tts"]["API-KEY"] == "[redacted]"
+    assert entry.detail["headers"]["Authorization"] == "[redacted]"
+    assert entry.detail["password"] == "[redacted]"
+    assert entry.detail["note"] == ["the key is [redacted]!"]
+    assert entry.target == "[redacted]"
+
+
+def test_conversations(store: Store) -> None:
+    convs: ConversationStore = store.conversations
+    rec = ConversationRecord(
+        conversation_id="c1",
+        team_id="T1",
+        pal_id="p1",
+        pal_name="Ann",
+        started_by="U1",
+        callback_token="tok-1",
+        url="https://x/c1",
+    )
+    convs.add(rec)
+    convs.add(
+        ConversationRecord(
+            conversation_id="c2",
+            team_id="T2",
+            pal_id="p2",
+            started_by="U9",
+            callback_token="tok-2",
+            test_mode=True,
+        )
+    )
+    assert convs.get("c1") == rec
+    assert convs.by_callback_token("tok-1") == rec
+    assert convs.by_callback_token("") is None and convs.by_callback_token("nope") is None
+    convs.set_message("c1", "C1", "1700000000.000100")
+    assert convs.by_message("C1", "1700000000.000100").conversation_id == "c1"  # type: ignore
+    assert [c.conversation_id for c in convs.list_active("T1")] == ["c1"]
+    assert {c.conversation_id for c in convs.list_active()} == {"c1", "c2"}
+    assert convs.count_started_since("T1", "2000-01-01") == 1
+    assert convs.count_started_since("T2", "2000-01-01") == 0  # test_mode costs nothing
+    assert convs.mark_ended("c1", ended_by="U1", reason="ended from Slack") is True
+    assert convs.mark_ended("c1", ended_by="U2", reason="again") is False
+    ended = convs.get("c1")
+    assert ended and ended.status == "ended" and ended.ended_by == "U1" and ended.ended_at
+    assert convs.list_active("T1") == []
+    assert [c.conversation_id for c in convs.recent("T1")] == ["c1"]
+    assert convs.first_event("c1", "system.shutdown") is True
+    assert convs.first_event("c1", "system.shutdown") is False
+    assert convs.first_event("c1", "application.transcription_ready") is True
+
+
+def test_idempotency(store: Store) -> None:
+    idem: IdempotencyStore = store.idempotency
+    assert idem.claim("view:V1:abc", team_id="T1") is True
+    assert idem.claim("view:V1:abc", team_id="T1") is False
+    assert idem.claim("view:V1:abd", team_id="T1") is True
