@@ -63,7 +63,9 @@ class ConversationStore(Protocol):
 
 
 class IdempotencyStore(Protocol):
-    def claim(self, key: str, *, team_id: str | None = None) -> bool: ...
+    def claim(
+        self, key: str, *, team_id: str | None = None, window: float | None = None
+    ) -> bool: ...
 
 
 class SecretKeyRotation(Protocol):

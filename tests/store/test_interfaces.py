@@ -150,3 +150,6 @@ def test_idempotency(store: Store) -> None:
     assert idem.claim("view:V1:abc", team_id="T1") is True
     assert idem.claim("view:V1:abc", team_id="T1") is False
     assert idem.claim("view:V1:abd", team_id="T1") is True
+    assert idem.claim("debounce", window=30) is True
+    assert idem.claim("debounce", window=30) is False
+    assert idem.claim("debounce", window=0) is True  # the window has passed

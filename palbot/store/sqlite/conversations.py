@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from palbot.store.models import ConversationRecord, utc_now
@@ -107,13 +108,28 @@ class SqliteIdempotencyStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def claim(self, key: str, *, team_id: str | None = None) -> bool:
+    def claim(self, key: str, *, team_id: str | None = None, window: float | None = None) -> bool:
+        """True for the first claim of `key`; with `window` (s), again once that has passed."""
+        now = datetime.now(UTC)
         with self.db.write() as conn:
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO idempotency_keys (key, team_id, created_at) "
-                "VALUES (?, ?, ?)",
-                (key, team_id, utc_now()),
-            )
+            if window is None:
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO idempotency_keys (key, team_id, created_at) "
+                    "VALUES (?, ?, ?)",
+                    (key, team_id, utc_now()),
+                )
+            else:
+                cutoff = (
+                    (now - timedelta(seconds=window))
+                    .isoformat(timespec="microseconds")
+                    .replace("+00:00", "Z")
+                )
+                cur = conn.execute(
+                    "INSERT INTO idempotency_keys (key, team_id, created_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET created_at = excluded.created_at "
+                    "WHERE idempotency_keys.created_at < ?",
+                    (key, team_id, utc_now(), cutoff),
+                )
             return cur.rowcount > 0
 
     def purge(self, older_than: str) -> int:

@@ -1,0 +1,121 @@
+"""The ASGI server: Slack routes, PAL API callbacks and health, under uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import uvicorn
+from pydantic import ValidationError
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from palbot.config import Settings, SlackMode
+from palbot.pal_api.models import CallbackEvent
+from palbot.services.conversations import ConversationService
+from palbot.services.lifecycle import MAX_CALLBACK_BYTES, Lifecycle
+from palbot.services.runtime import Runtime
+from palbot.slack.app import build_app
+from palbot.store import Store, open_store
+
+log = logging.getLogger("palbot.server")
+
+
+@dataclass
+class Palbot:
+    settings: Settings
+    store: Store
+    rt: Runtime
+    convs: ConversationService
+    lifecycle: Lifecycle
+    app: AsyncApp
+
+
+def assemble(settings: Settings, store: Store | None = None) -> Palbot:
+    store = store or open_store(settings)
+    rt = Runtime(settings, store)
+    convs = ConversationService(rt)
+    lifecycle = Lifecycle(rt, convs)
+    app = build_app(rt, convs)
+    return Palbot(settings, store, rt, convs, lifecycle, app)
+
+
+def callback_route(lifecycle: Lifecycle) -> Route:
+    async def callback(request: Request) -> Response:
+        token = request.path_params["token"]
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_CALLBACK_BYTES:
+            return JSONResponse({"error": "body too large"}, status_code=413)
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_CALLBACK_BYTES:
+                return JSONResponse({"error": "body too large"}, status_code=413)
+        try:
+            event = CallbackEvent.model_validate(json.loads(body))
+        except (ValueError, ValidationError):
+            return JSONResponse({"error": "malformed callback"}, status_code=400)
+        status, what = lifecycle.accept(token, event)
+        return JSONResponse({"ok": status < 300, "result": what}, status_code=status)
+
+    return Route("/pal/callbacks/{token}", callback, methods=["POST"])
+
+
+def health_route(store: Store) -> Route:
+    async def healthz(request: Request) -> Response:
+        ok = store.ping()
+        return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
+
+    return Route("/healthz", healthz, methods=["GET"])
+
+
+def build_asgi(bot: Palbot, *, slack_routes: bool = True) -> Starlette:
+    routes = [health_route(bot.store), callback_route(bot.lifecycle)]
+    if slack_routes:
+        handler = AsyncSlackRequestHandler(bot.app)
+
+        async def events(request: Request) -> Response:
+            return await handler.handle(request)
+
+        routes.append(Route("/slack/events", events, methods=["POST"]))
+        if bot.settings.mode is SlackMode.OAUTH:
+            routes.append(Route("/slack/install", events, methods=["GET"]))
+            routes.append(Route("/slack/oauth_redirect", events, methods=["GET"]))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        poller = None
+        if not bot.settings.palbot_public_url:
+            poller = asyncio.get_running_loop().create_task(
+                bot.lifecycle.run_poller(bot.settings.palbot_poll_interval)
+            )
+        try:
+            yield
+        finally:
+            if poller is not None:
+                poller.cancel()
+            await bot.rt.aclose()
+            bot.store.close()
+
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def run_http(settings: Settings, *, host: str, port: int, log_level: str = "info") -> None:
+    bot = assemble(settings)
+    log.info("palbot serving Slack over HTTP on %s:%d (%s mode)", host, port, settings.mode.value)
+    uvicorn.run(
+        build_asgi(bot),
+        host=host,
+        port=port,
+        log_level=log_level,
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+    )

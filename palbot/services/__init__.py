@@ -1,0 +1,1 @@
+"""Domain services: what palbot's actions mean, whichever Slack surface triggers them."""

@@ -1,0 +1,38 @@
+"""Failures a Slack user is told about (their messages are safe to show)."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NoKey(UserError):
+    def __init__(self) -> None:
+        super().__init__(
+            "This workspace has no PAL API key connected yet. A workspace admin can "
+            "connect one with `/pal key`."
+        )
+
+
+class Denied(UserError):
+    pass
+
+
+class Invalid(UserError):
+    pass
+
+
+class LimitReached(UserError):
+    pass
+
+
+class Duplicate(UserError):
+    pass
+
+
+class SlackPostFailed(UserError):
+    pass

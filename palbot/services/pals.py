@@ -1,0 +1,297 @@
+"""Creating, reading, patching and deleting PALs."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import jsonpatch
+
+from palbot.pal_api import errors as api_errors
+from palbot.pal_api.models import PalCreate, parse_patch
+from palbot.services.errors import Invalid
+from palbot.services.runtime import Actor, Runtime
+from palbot.slack import ids
+
+FORM_FIELD_PATHS = {
+    ids.PERCEPTION_MODEL: ("perception", "perception_model"),
+    ids.TURN_DETECTION_MODEL: ("conversational_flow", "turn_detection_model"),
+    ids.TURN_TAKING_PATIENCE: ("conversational_flow", "turn_taking_patience"),
+    ids.PAL_INTERRUPTIBILITY: ("conversational_flow", "pal_interruptibility"),
+}
+TOP_LEVEL_FORM_FIELDS = {
+    ids.PAL_NAME,
+    ids.SYSTEM_PROMPT,
+    ids.CONTEXT,
+    ids.DEFAULT_FACE_ID,
+    ids.PIPELINE_MODE,
+    "layers",
+}
+
+
+def _json_object(text: str | None, field: str) -> dict[str, Any]:
+    if not text or not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Invalid(
+            f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).", field=field
+        ) from None
+    if not isinstance(value, dict):
+        raise Invalid('Must be a JSON object, like {"key": "value"}.', field=field)
+    return value
+
+
+def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def build_create_body(form: dict[str, str | None]) -> PalCreate:
+    """The create-PAL body from the modal's fields; Invalid names the block_id at fault."""
+    layers_extra = _json_object(form.get(ids.LAYERS_JSON), ids.LAYERS_JSON)
+    extra = _json_object(form.get(ids.EXTRA_JSON), ids.EXTRA_JSON)
+    clash = sorted(set(extra) & TOP_LEVEL_FORM_FIELDS)
+    if clash:
+        raise Invalid(
+            f"Set {', '.join(clash)} with the form's own fields, not here.", field=ids.EXTRA_JSON
+        )
+    name = (form.get(ids.PAL_NAME) or "").strip()
+    if not name:
+        raise Invalid("Give the PAL a name.", field=ids.PAL_NAME)
+    face = (form.get(ids.DEFAULT_FACE_ID) or "").strip()
+    if not face:
+        raise Invalid("Choose a face, or type a face id.", field=ids.DEFAULT_FACE_ID)
+    form_layers: dict[str, Any] = {}
+    for block_id, (layer, key) in FORM_FIELD_PATHS.items():
+        if form.get(block_id):
+            form_layers.setdefault(layer, {})[key] = form[block_id]
+    body: dict[str, Any] = dict(extra)
+    body.update(pal_name=name, default_face_id=face)
+    for block_id in (ids.SYSTEM_PROMPT, ids.CONTEXT, ids.PIPELINE_MODE):
+        value = (form.get(block_id) or "").strip()
+        if value:
+            body[block_id] = value
+    body["layers"] = deep_merge(layers_extra, form_layers)
+    if body.get("pipeline_mode", "full") != "echo" and not body.get("system_prompt"):
+        raise Invalid(
+            "A system prompt is required unless the pipeline mode is echo.", field=ids.SYSTEM_PROMPT
+        )
+    try:
+        return PalCreate.model_validate(body)
+    except Exception as exc:  # pydantic's ValidationError: map the field to its block
+        from pydantic import ValidationError
+
+        if not isinstance(exc, ValidationError):
+            raise
+        err = exc.errors()[0]
+        path = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if path in form or path in FORM_FIELD_PATHS:
+            raise Invalid(msg, field=path) from None
+        if path.startswith("layers."):
+            raise Invalid(f"{path[len('layers.') :]}: {msg}", field=ids.LAYERS_JSON) from None
+        raise Invalid(f"{path}: {msg}", field=ids.EXTRA_JSON) from None
+
+
+async def create_pal(rt: Runtime, actor: Actor, body: PalCreate) -> dict[str, Any]:
+    client = rt.pal_client(actor.team_id)
+    accepted = rt.store.audit.append(
+        "pal.create",
+        "accepted",
+        team_id=actor.team_id,
+        user_id=actor.user_id,
+        channel_id=actor.channel_id,
+        detail={"pal_name": body.pal_name},
+    )
+    try:
+        pal = await client.create_pal(body)
+    except api_errors.PalApiError as exc:
+        rt.store.audit.append(
+            "pal.create",
+            "error",
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            channel_id=actor.channel_id,
+            detail={
+                "accepted_seq": accepted.seq,
+                "error": type(exc).__name__,
+                "status": exc.status,
+            },
+        )
+        raise
+    doc = pal.raw or pal.model_dump()
+    rt.store.audit.append(
+        "pal.create",
+        "ok",
+        team_id=actor.team_id,
+        user_id=actor.user_id,
+        channel_id=actor.channel_id,
+        target=pal.pal_id,
+        detail={"accepted_seq": accepted.seq, "pal_name": pal.pal_name},
+    )
+    return doc
+
+
+def parse_patch_text(text: str, field: str = ids.PATCH_JSON) -> list[dict[str, Any]]:
+    if not text or not text.strip():
+        raise Invalid("Enter a JSON Patch array.", field=field)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Invalid(
+            f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).", field=field
+        ) from None
+    if isinstance(value, dict):
+        value = [value]  # one operation given bare: accept it as a one-item patch
+    try:
+        return parse_patch(value)
+    except api_errors.InvalidRequest as exc:
+        where = exc.field or "patch"
+        raise Invalid(f"{where}: {exc.detail}", field=field) from None
+
+
+def apply_locally(
+    doc: dict[str, Any], ops: list[dict[str, Any]], field: str = ids.PATCH_JSON
+) -> dict[str, Any]:
+    """Apply the patch to the current document first: a missing path is the user's to fix."""
+    try:
+        result = jsonpatch.JsonPatch(ops).apply(copy.deepcopy(doc))
+    except jsonpatch.JsonPatchTestFailed as exc:
+        raise Invalid(f"A test operation failed: {exc}", field=field) from None
+    except (jsonpatch.JsonPatchConflict, jsonpatch.JsonPointerException) as exc:
+        raise Invalid(
+            f"The patch does not fit this PAL: {exc}. (Use add for a field that may be absent.)",
+            field=field,
+        ) from None
+    except (jsonpatch.JsonPatchException, TypeError, ValueError, KeyError) as exc:
+        raise Invalid(f"The patch cannot be applied: {exc}", field=field) from None
+    if not isinstance(result, dict):
+        raise Invalid(
+            "The patch would replace the whole PAL; patch its fields instead.", field=field
+        )
+    return result
+
+
+@dataclass
+class PatchOutcome:
+    changes: list[dict[str, Any]]
+    discarded: bool
+    after: dict[str, Any]
+
+
+async def patch_pal(
+    rt: Runtime,
+    actor: Actor,
+    pal_id: str,
+    ops: list[dict[str, Any]],
+    before: dict[str, Any],
+    *,
+    force: bool = False,
+) -> PatchOutcome:
+    """PATCH upstream. NoChange and PatchConflict are raised for the caller to present."""
+    expected = apply_locally(before, ops)
+    client = rt.pal_client(actor.team_id)
+    accepted = rt.store.audit.append(
+        "pal.patch",
+        "accepted",
+        team_id=actor.team_id,
+        user_id=actor.user_id,
+        channel_id=actor.channel_id,
+        target=pal_id,
+        detail={"ops": ops, "force": force},
+    )
+    try:
+        result = await client.patch_pal(pal_id, ops, force=force)
+    except api_errors.NoChange:
+        rt.store.audit.append(
+            "pal.patch",
+            "ok",
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            channel_id=actor.channel_id,
+            target=pal_id,
+            detail={"accepted_seq": accepted.seq, "changed": False},
+        )
+        raise
+    except api_errors.PalApiError as exc:
+        rt.store.audit.append(
+            "pal.patch",
+            "error",
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            channel_id=actor.channel_id,
+            target=pal_id,
+            detail={
+                "accepted_seq": accepted.seq,
+                "error": type(exc).__name__,
+                "status": exc.status,
+            },
+        )
+        raise
+    after = result.pal.raw if result.pal is not None and result.pal.raw else expected
+    after = {k: v for k, v in after.items() if k != "discarded_maker_changes"}
+    ignore = ("updated_at",)
+    changes = [
+        op
+        for op in jsonpatch.make_patch(
+            {k: v for k, v in before.items() if k not in ignore},
+            {k: v for k, v in after.items() if k not in ignore},
+        ).patch
+    ]
+    rt.store.audit.append(
+        "pal.patch",
+        "ok",
+        team_id=actor.team_id,
+        user_id=actor.user_id,
+        channel_id=actor.channel_id,
+        target=pal_id,
+        detail={
+            "accepted_seq": accepted.seq,
+            "changed": True,
+            "discarded_maker_changes": result.discarded_maker_changes,
+        },
+    )
+    return PatchOutcome(changes=changes, discarded=result.discarded_maker_changes, after=after)
+
+
+async def delete_pal(rt: Runtime, actor: Actor, pal_id: str) -> None:
+    client = rt.pal_client(actor.team_id)
+    accepted = rt.store.audit.append(
+        "pal.delete",
+        "accepted",
+        team_id=actor.team_id,
+        user_id=actor.user_id,
+        channel_id=actor.channel_id,
+        target=pal_id,
+    )
+    try:
+        await client.delete_pal(pal_id)
+    except api_errors.PalApiError as exc:
+        rt.store.audit.append(
+            "pal.delete",
+            "error",
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            channel_id=actor.channel_id,
+            target=pal_id,
+            detail={"accepted_seq": accepted.seq, "error": type(exc).__name__},
+        )
+        raise
+    rt.store.audit.append(
+        "pal.delete",
+        "ok",
+        team_id=actor.team_id,
+        user_id=actor.user_id,
+        channel_id=actor.channel_id,
+        target=pal_id,
+        detail={"accepted_seq": accepted.seq},
+    )

@@ -1,0 +1,139 @@
+"""The services' shared runtime: settings, store, PAL API connection pool, caches, tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from palbot.config import Settings
+from palbot.pal_api import PalApiClient
+from palbot.services.cache import TTLCache
+from palbot.services.errors import NoKey
+from palbot.store import Store
+
+log = logging.getLogger("palbot.services")
+ADMIN_CACHE_SECONDS = 300.0
+ADMIN_CHECK_TIMEOUT = 2.0
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked, from where. `team_id` comes from the verified Slack payload."""
+
+    team_id: str
+    user_id: str
+    channel_id: str | None = None
+    enterprise_id: str | None = None
+
+
+@dataclass
+class PatchSession:
+    """What a Patch modal (or a pending force) needs kept server-side."""
+
+    pal_id: str
+    doc: dict[str, Any]
+    ops: list[dict[str, Any]] | None = None
+    response_url: str | None = None
+    channel_id: str | None = None
+
+
+async def _no_client(team_id: str) -> AsyncWebClient | None:
+    return None
+
+
+class Runtime:
+    def __init__(
+        self, settings: Settings, store: Store, http: httpx.AsyncClient | None = None
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.http = http or httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        )
+        self.patch_sessions: TTLCache[PatchSession] = TTLCache(ttl=3600, max_items=5000)
+        self._admins: TTLCache[bool] = TTLCache(ttl=ADMIN_CACHE_SECONDS, max_items=20_000)
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._team_locks: dict[str, asyncio.Lock] = {}
+        # Set by the Slack app builder: a bot client for a team, outside any Slack request
+        # (callbacks, the poller), and a hook to drop a team's cached authorization.
+        self.slack_for_team: Callable[[str], Awaitable[AsyncWebClient | None]] = _no_client
+        self.forget_team: Callable[[str | None, str | None], None] = lambda e, t: None
+
+    # ---- PAL API ---------------------------------------------------------------------
+
+    def pal_client(
+        self, team_id: str, *, deadline: float | None = None, max_retries: int | None = None
+    ) -> PalApiClient:
+        key = self.store.workspaces.get_pal_key(team_id)
+        if not key:
+            raise NoKey()
+        return self.pal_client_for_key(key, deadline=deadline, max_retries=max_retries)
+
+    def pal_client_for_key(
+        self, key: str, *, deadline: float | None = None, max_retries: int | None = None
+    ) -> PalApiClient:
+        s = self.settings
+        return PalApiClient(
+            key,
+            base_url=s.pal_api_url,
+            connect_timeout=s.pal_api_connect_timeout,
+            read_timeout=min(s.pal_api_read_timeout, deadline or s.pal_api_read_timeout),
+            deadline=deadline or s.pal_api_deadline,
+            max_retries=s.pal_api_max_retries if max_retries is None else max_retries,
+            http=self.http,
+        )
+
+    # ---- permissions -----------------------------------------------------------------
+
+    async def is_admin(self, client: AsyncWebClient, actor: Actor) -> bool:
+        if actor.user_id in self.settings.palbot_admin_users:
+            return True
+        cache_key = f"{actor.team_id}:{actor.user_id}"
+        cached = self._admins.get(cache_key)
+        if cached is not None:
+            return cached
+        try:
+            resp = await asyncio.wait_for(
+                client.users_info(user=actor.user_id), ADMIN_CHECK_TIMEOUT
+            )
+            user = resp.get("user") or {}
+            admin = bool(
+                user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")
+            )
+        except (SlackApiError, TimeoutError, OSError) as exc:
+            log.warning("users.info failed for the admin check: %s", type(exc).__name__)
+            return False  # not cached: the next attempt asks again
+        self._admins.set(cache_key, admin)
+        return admin
+
+    # ---- background work -------------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str = "palbot-task") -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+    def team_lock(self, team_id: str) -> asyncio.Lock:
+        return self._team_locks.setdefault(team_id, asyncio.Lock())
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
+
+    async def aclose(self) -> None:
+        await self.drain(5.0)
+        for task in list(self._tasks):
+            task.cancel()
+        await self.http.aclose()

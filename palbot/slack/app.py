@@ -1,0 +1,208 @@
+"""Build the Bolt AsyncApp: one workspace (bot token) or many (OAuth), every value explicit."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_bolt.authorization.authorize_result import AuthorizeResult
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.oauth.async_callback_options import (
+    AsyncCallbackOptions,
+    AsyncFailureArgs,
+    AsyncSuccessArgs,
+)
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.web.async_client import AsyncWebClient
+
+from palbot.config import SlackMode
+from palbot.manifest import bot_scopes
+from palbot.services.conversations import ConversationService
+from palbot.services.runtime import Runtime
+from palbot.slack import pages
+from palbot.slack.listeners import register_listeners
+from palbot.store.sqlite.installations import SqliteInstallationStore
+
+log = logging.getLogger("palbot.app")
+NOT_INSTALLED = (
+    "palbot is not installed in this workspace (or its install was removed). "
+    "Ask a workspace admin to install it from this palbot server's "
+    "/slack/install page."
+)
+AUTH_CACHE_SECONDS = 600.0
+
+
+def web_client(base_url: str, token: str | None = None) -> AsyncWebClient:
+    client = AsyncWebClient(token=token, base_url=base_url)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+class StoreAuthorize(AsyncAuthorize):
+    """Authorize from palbot's own installation store, cached: no auth.test per request."""
+
+    def __init__(self, store: SqliteInstallationStore) -> None:
+        super().__init__()
+        self.store = store
+        self._cache: dict[tuple[str, str], tuple[float, AuthorizeResult]] = {}
+
+    def forget(self, enterprise_id: str | None, team_id: str | None) -> None:
+        self._cache.pop((enterprise_id or "", team_id or ""), None)
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    async def __call__(
+        self,
+        *,
+        context: AsyncBoltContext,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None,
+        actor_enterprise_id: str | None = None,
+        actor_team_id: str | None = None,
+        actor_user_id: str | None = None,
+    ) -> AuthorizeResult | None:
+        key = (enterprise_id or "", team_id or "")
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        is_org = bool(context.get("is_enterprise_install"))
+        bot = self.store.find_bot(enterprise_id, team_id, is_org)
+        if bot is None or not bot.bot_token:
+            self._cache.pop(key, None)
+            return None
+        result = AuthorizeResult(
+            enterprise_id=bot.enterprise_id,
+            team_id=bot.team_id or team_id,
+            bot_user_id=bot.bot_user_id,
+            bot_id=bot.bot_id,
+            bot_token=bot.bot_token,
+            bot_scopes=bot.bot_scopes,
+            user_id=user_id,
+        )
+        self._cache[key] = (time.monotonic() + AUTH_CACHE_SECONDS, result)
+        return result
+
+
+class PalbotOAuthFlow(AsyncOAuthFlow):
+    """Bolt's OAuth flow with palbot's pages, and installs audited."""
+
+    rt: Runtime
+    authorize: StoreAuthorize
+
+    async def build_install_page_html(self, url: str, request: AsyncBoltRequest) -> str:
+        return pages.install_page(url)
+
+    async def store_installation(
+        self, request: AsyncBoltRequest, installation: Installation
+    ) -> None:
+        await super().store_installation(request, installation)
+        self.authorize.forget(installation.enterprise_id, installation.team_id)
+        team = installation.team_id or installation.enterprise_id
+        self.rt.store.audit.append(
+            "app.install",
+            "ok",
+            team_id=team,
+            user_id=installation.user_id,
+            detail={
+                "enterprise_id": installation.enterprise_id,
+                "org_wide": bool(installation.is_enterprise_install),
+                "scopes": installation.bot_scopes,
+            },
+        )
+
+
+async def _success(args: AsyncSuccessArgs) -> BoltResponse:
+    inst = args.installation
+    url = f"https://app.slack.com/client/{inst.team_id}" if inst.team_id else None
+    return BoltResponse(
+        status=200,
+        body=pages.success_page(inst.team_name, url),
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
+
+
+async def _failure(args: AsyncFailureArgs) -> BoltResponse:
+    log.warning("OAuth install failed: %s", args.reason)
+    return BoltResponse(
+        status=args.suggested_status_code,
+        body=pages.failure_page(args.reason),
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
+
+
+def build_app(rt: Runtime, convs: ConversationService) -> AsyncApp:
+    """Every value comes from palbot's settings: Bolt never reads OAuth settings or file stores
+    from the process environment."""
+    s = rt.settings
+    signing_secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else ""
+    common: dict[str, Any] = {
+        "name": "palbot",
+        "signing_secret": signing_secret,
+        "request_verification_enabled": bool(signing_secret),
+        "process_before_response": False,
+        "user_facing_authorize_error_message": NOT_INSTALLED,
+    }
+    if s.mode is SlackMode.OAUTH:
+        assert s.slack_client_id and s.slack_client_secret
+        authorize = StoreAuthorize(rt.store.installations)
+        client = web_client(s.slack_api_url)
+        settings = AsyncOAuthSettings(
+            client_id=s.slack_client_id,
+            client_secret=s.slack_client_secret.get_secret_value(),
+            scopes=bot_scopes(),
+            user_scopes=[],
+            installation_store=rt.store.installations,
+            state_store=rt.store.oauth_states,
+            install_path="/slack/install",
+            redirect_uri_path="/slack/oauth_redirect",
+            redirect_uri=f"{s.palbot_public_url}/slack/oauth_redirect"
+            if s.palbot_public_url
+            else None,
+            callback_options=AsyncCallbackOptions(success=_success, failure=_failure),
+            state_expiration_seconds=600,
+        )
+        flow = PalbotOAuthFlow(client=client, settings=settings)
+        flow.rt = rt
+        flow.authorize = authorize
+        app = AsyncApp(
+            client=client,
+            installation_store=rt.store.installations,
+            authorize=authorize,  # type: ignore[arg-type]
+            oauth_flow=flow,
+            **common,
+        )
+        rt.slack_for_team = _oauth_clients(rt, s.slack_api_url)
+        rt.forget_team = authorize.forget
+    else:
+        token = s.slack_bot_token.get_secret_value() if s.slack_bot_token else None
+        client = web_client(s.slack_api_url, token)
+        app = AsyncApp(client=client, **common)
+
+        async def single(team_id: str) -> AsyncWebClient | None:
+            return client
+
+        rt.slack_for_team = single
+    register_listeners(app, rt, convs)
+    return app
+
+
+def _oauth_clients(rt: Runtime, base_url: str) -> Any:
+    async def for_team(team_id: str) -> AsyncWebClient | None:
+        workspace = rt.store.workspaces.get(team_id)
+        enterprise = workspace.enterprise_id if workspace else None
+        bot = rt.store.installations.find_bot(enterprise, team_id)
+        if bot is None and enterprise:
+            bot = rt.store.installations.find_bot(enterprise, None, True)
+        return web_client(base_url, bot.bot_token) if bot and bot.bot_token else None
+
+    return for_team

@@ -1,0 +1,53 @@
+"""Views and messages shared by several features."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from palbot.slack import ids
+from palbot.slack.metadata import ModalMetadata
+from palbot.slack.text import context, plain, section
+
+
+def result_view(
+    title: str, blocks: list[dict[str, Any]], metadata: ModalMetadata | None = None
+) -> dict[str, Any]:
+    """A view with no submit button, shown after a submission (success, failure, progress)."""
+    view: dict[str, Any] = {
+        "type": "modal",
+        "callback_id": ids.RESULT_VIEW,
+        "title": plain(title, 24),
+        "close": plain("Close", 24),
+        "blocks": blocks[:100] or [section(" ")],
+    }
+    if metadata is not None:
+        view["private_metadata"] = metadata.dump()
+    return view
+
+
+def loading_view(
+    title: str, text: str, callback_id: str = ids.RESULT_VIEW, metadata: ModalMetadata | None = None
+) -> dict[str, Any]:
+    view = result_view(title, [section(f":hourglass_flowing_sand: {text}")], metadata)
+    view["callback_id"] = callback_id
+    return view
+
+
+def message(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """An ephemeral answer: `text` is the notification fallback, blocks the body."""
+    return {
+        "response_type": "ephemeral",
+        "text": text[:3000],
+        "blocks": (blocks or [section(text)])[:50],
+    }
+
+
+def error_message(text: str, hint: str | None = None) -> dict[str, Any]:
+    blocks = [section(f":warning: {text}")]
+    if hint:
+        blocks.append(context(hint))
+    return message(text, blocks)
+
+
+def ok_message(text: str, extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return message(text, [section(f":white_check_mark: {text}"), *(extra or [])])

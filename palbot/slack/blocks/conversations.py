@@ -1,0 +1,229 @@
+"""Start modal, the join message in its states, and lists of conversations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from palbot.slack import ids
+from palbot.slack.blocks.common import message
+from palbot.slack.metadata import ModalMetadata
+from palbot.slack.text import (
+    actions,
+    button,
+    confirm_dialog,
+    context,
+    cut,
+    escape,
+    inline_code,
+    plain,
+    section,
+)
+from palbot.store.models import ConversationRecord
+
+
+def start_modal(metadata: ModalMetadata) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": ids.START_MODAL,
+        "title": plain("Start conversation", 24),
+        "submit": plain("Start", 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": metadata.dump(),
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": ids.PAL_ID,
+                "label": plain("PAL", 2000),
+                "element": {
+                    "type": "external_select",
+                    "action_id": ids.PAL_ID,
+                    "min_query_length": 0,
+                    "placeholder": plain("Choose a PAL", 150),
+                },
+            },
+            {
+                "type": "input",
+                "block_id": ids.CONVERSATION_NAME,
+                "optional": True,
+                "label": plain("Conversation name", 2000),
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": ids.CONVERSATION_NAME,
+                    "max_length": 200,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": ids.CHANNEL,
+                "label": plain("Post the Join link in", 2000),
+                "element": {
+                    "type": "conversations_select",
+                    "action_id": ids.CHANNEL,
+                    "default_to_current_conversation": True,
+                    "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+                },
+            },
+            context("Starting a conversation bills the workspace's PAL account at once."),
+        ],
+    }
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def duration_text(start: str | None, end: str | None) -> str | None:
+    a, b = _parse_time(start), _parse_time(end)
+    if a is None or b is None:
+        return None
+    seconds = max(0, int((b - a).total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"
+
+
+REASONS = (
+    ("max_call_duration", "it reached its maximum call duration"),
+    ("participant_left", "everyone left the call"),
+    ("participant_absent", "nobody joined in time"),
+    ("end_conversation_endpoint", "it was ended from Slack"),
+    ("deleted", "it was deleted"),
+)
+
+
+def reason_text(reason: str | None) -> str:
+    """Upstream's shutdown reason in plain words (matched loosely)."""
+    if not reason:
+        return "it ended"
+    low = reason.lower().replace(" ", "_")
+    for needle, words in REASONS:
+        if needle in low:
+            return words
+    return f"it ended ({cut(reason, 100)})"
+
+
+def _title(record: ConversationRecord) -> str:
+    pal = escape(cut(record.pal_name or record.pal_id, 150))
+    name = escape(cut(record.conversation_name or "", 150))
+    test = "  _(test mode: nobody joins, no cost)_" if record.test_mode else ""
+    line = f"*{pal}*" + (f" · {name}" if name else "")
+    return line + test
+
+
+def starting_message(pal_name: str, user_id: str) -> dict[str, Any]:
+    text = f"<@{escape(user_id)}> is starting a conversation with {escape(cut(pal_name, 150))}…"
+    return {"text": text, "blocks": [section(f":hourglass_flowing_sand: {text}")]}
+
+
+def join_message(record: ConversationRecord, *, pal_joined: bool = False) -> dict[str, Any]:
+    state = (
+        ":large_green_circle: PAL joined — the call is live"
+        if pal_joined
+        else (":hourglass_flowing_sand: Waiting for the PAL to join")
+    )
+    blocks: list[dict[str, Any]] = [
+        section(
+            f":movie_camera: <@{escape(record.started_by)}> started a conversation with "
+            f"{_title(record)}"
+        ),
+        context(f"{state} · conversation {inline_code(record.conversation_id)}"),
+    ]
+    elements = []
+    if record.url:
+        elements.append(
+            button(
+                "Join",
+                ids.CONVERSATION_JOIN,
+                record.conversation_id,
+                style="primary",
+                url=record.url,
+            )
+        )
+    elements.append(
+        button(
+            "End",
+            ids.CONVERSATION_END,
+            record.conversation_id,
+            confirm=confirm_dialog(
+                "End this conversation?",
+                "Everyone in the call is disconnected.",
+                "End",
+                danger=True,
+            ),
+        )
+    )
+    blocks.append(actions(*elements))
+    pal = record.pal_name or record.pal_id
+    return {"text": f"Conversation with {pal}: join at {record.url}", "blocks": blocks}
+
+
+def ended_message(record: ConversationRecord) -> dict[str, Any]:
+    if record.ended_by:
+        why = f"ended by <@{escape(record.ended_by)}>"
+    else:
+        why = f"ended because {escape(reason_text(record.end_reason))}"
+    lasted = duration_text(record.created_at, record.ended_at)
+    tail = f" · lasted {lasted}" if lasted else ""
+    blocks = [
+        section(f":white_check_mark: Conversation with {_title(record)} — {why}{tail}"),
+        context(
+            f"Started by <@{escape(record.started_by)}> · conversation "
+            f"{inline_code(record.conversation_id)}"
+        ),
+    ]
+    return {"text": f"Conversation with {record.pal_name or record.pal_id} ended", "blocks": blocks}
+
+
+def failed_start_message(pal_name: str, user_id: str, reason: str) -> dict[str, Any]:
+    text = (
+        f"<@{escape(user_id)}> could not start a conversation with "
+        f"{escape(cut(pal_name, 150))}: {escape(cut(reason, 500))}"
+    )
+    return {"text": text, "blocks": [section(f":x: {text}")]}
+
+
+def active_list_message(intro: str, records: list[ConversationRecord]) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = [section(f":warning: {intro}")]
+    for record in records[:20]:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": cut(
+                        f"{_title(record)} · started by <@{escape(record.started_by)}> · "
+                        f"{inline_code(record.conversation_id)}",
+                        3000,
+                    ),
+                },
+                "accessory": button(
+                    "End",
+                    ids.CONVERSATION_END,
+                    record.conversation_id,
+                    confirm=confirm_dialog(
+                        "End this conversation?",
+                        "Everyone in the call is disconnected.",
+                        "End",
+                        danger=True,
+                    ),
+                ),
+            }
+        )
+    if not records:
+        blocks.append(
+            context(
+                "palbot knows of no active conversation started from this "
+                "workspace; others may have been started outside Slack."
+            )
+        )
+    return message(intro, blocks)

@@ -1,0 +1,54 @@
+"""`/pal help`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from palbot.slack.blocks.common import message
+from palbot.slack.text import context, divider, header, section
+
+HELP_ROWS: list[tuple[str, str]] = [
+    (
+        "/pal create",
+        "open a form to create a PAL (`/pal create interviewer` starts from a template)",
+    ),
+    ("/pal list", "list this workspace's PALs, with Start and Patch buttons"),
+    ("/pal show p1234abcd", "show a PAL's full configuration"),
+    ("/pal patch p1234abcd", "change a PAL in a form showing its current configuration"),
+    (
+        '/pal patch p1234abcd [{"op":"add","path":"/layers/stt/hotwords","value":"leadership"}]',
+        "apply a JSON Patch (RFC 6902) directly",
+    ),
+    (
+        "/pal start p1234abcd Weekly sync",
+        "start a conversation and post its Join link here; "
+        "add `--test` for a free test conversation nobody joins",
+    ),
+    ("/pal start", "pick a PAL and a channel in a form"),
+    ("/pal end c1234abcd", "end a conversation you started (admins: any)"),
+    (
+        "/pal key",
+        "admins: connect the workspace's PAL API key (`/pal key status`, `/pal key remove`)",
+    ),
+    ("/pal delete p1234abcd", "admins: delete a PAL (asks to confirm)"),
+    ("/pal limits", "admins: cap concurrent and daily conversations and call length"),
+    ("/pal audit 20", "admins: the last entries of this workspace's audit log"),
+]
+
+
+def help_message() -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = [header("palbot: PALs in Slack")]
+    blocks.append(section("Create, tune and talk to Tavus PALs (AI video agents) from Slack."))
+    blocks.append(divider())
+    blocks.append(section("\n".join(f"`{cmd}`\n      {what}" for cmd, what in HELP_ROWS)))
+    blocks.append(
+        context(
+            "Starting a conversation bills the workspace's PAL account from the "
+            "moment it is created. `/pal key status` shows whether a key is "
+            "connected."
+        )
+    )
+    return message(
+        "palbot help: /pal create, list, show, patch, start, end, key, delete, limits, audit",
+        blocks,
+    )

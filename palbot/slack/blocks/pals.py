@@ -1,0 +1,390 @@
+"""Create and Patch modals, PAL summaries, lists and configurations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from palbot.pal_api.models import LEVELS, PERCEPTION_MODELS, PIPELINE_MODES, TURN_DETECTION_MODELS
+from palbot.slack import ids
+from palbot.slack.blocks.common import message
+from palbot.slack.metadata import ModalMetadata
+from palbot.slack.text import (
+    actions,
+    button,
+    code_chunks,
+    confirm_dialog,
+    context,
+    cut,
+    divider,
+    escape,
+    header,
+    inline_code,
+    option,
+    plain,
+    pretty_json,
+    section,
+)
+
+SEED_FACE = ("r90bbd427f71", "Anna (stock face)")
+SELECT_DEFAULTS: dict[str, tuple[tuple[str, ...], str]] = {
+    ids.PIPELINE_MODE: (PIPELINE_MODES, "full"),
+    ids.PERCEPTION_MODEL: (PERCEPTION_MODELS, "raven-1"),
+    ids.TURN_DETECTION_MODEL: (TURN_DETECTION_MODELS, "sparrow-1"),
+    ids.TURN_TAKING_PATIENCE: (LEVELS, "medium"),
+    ids.PAL_INTERRUPTIBILITY: (LEVELS, "medium"),
+}
+SELECT_LABELS = {
+    ids.PIPELINE_MODE: "Pipeline mode",
+    ids.PERCEPTION_MODEL: "Perception model",
+    ids.TURN_DETECTION_MODEL: "Turn detection model",
+    ids.TURN_TAKING_PATIENCE: "Turn-taking patience",
+    ids.PAL_INTERRUPTIBILITY: "Interruptibility",
+}
+
+TEMPLATES: dict[str, dict[str, str]] = {
+    "interviewer": {
+        ids.PAL_NAME: "Interviewer",
+        ids.SYSTEM_PROMPT: (
+            "As an Interviewer, you are a skilled professional who conducts thoughtful and "
+            "structured interviews. Your aim is to ask insightful questions, listen carefully, "
+            "and assess responses objectively to identify the best candidates."
+        ),
+        ids.CONTEXT: (
+            "You have a track record of conducting interviews that put candidates at ease, draw "
+            "out their strengths, and help organizations make excellent hiring decisions."
+        ),
+    },
+}
+
+
+def _text_input(
+    block_id: str,
+    label: str,
+    *,
+    multiline: bool = False,
+    optional: bool = False,
+    initial: str | None = None,
+    max_length: int = 3000,
+    hint: str | None = None,
+    placeholder: str | None = None,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": block_id,
+        "multiline": multiline,
+        "max_length": max_length,
+    }
+    if initial:
+        element["initial_value"] = cut(initial, max_length, marker="")
+    if placeholder:
+        element["placeholder"] = plain(placeholder, 150)
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": plain(label, 2000),
+        "element": element,
+    }
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
+def _static_select(block_id: str) -> dict[str, Any]:
+    values, default = SELECT_DEFAULTS[block_id]
+    options = [option(v, v) for v in values]
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(SELECT_LABELS[block_id], 2000),
+        "element": {
+            "type": "static_select",
+            "action_id": block_id,
+            "options": options,
+            "initial_option": next(o for o in options if o["value"] == default),
+        },
+    }
+
+
+def create_modal(metadata: ModalMetadata, template: str | None = None) -> dict[str, Any]:
+    values = TEMPLATES.get(template or "", {})
+    face: dict[str, Any] = {
+        "type": "input",
+        "block_id": ids.DEFAULT_FACE_ID,
+        "label": plain("Face", 2000),
+        "hint": plain("Pick a face, or type any face id and choose it.", 2000),
+        "element": {
+            "type": "external_select",
+            "action_id": ids.DEFAULT_FACE_ID,
+            "min_query_length": 0,
+            "placeholder": plain("Search faces", 150),
+        },
+    }
+    if template:
+        face["element"]["initial_option"] = option(SEED_FACE[1], SEED_FACE[0])
+    blocks: list[dict[str, Any]] = [
+        _text_input(
+            ids.PAL_NAME,
+            "Name",
+            initial=values.get(ids.PAL_NAME),
+            max_length=200,
+            placeholder="Interviewer",
+        ),
+        _text_input(
+            ids.SYSTEM_PROMPT,
+            "System prompt",
+            multiline=True,
+            optional=True,
+            initial=values.get(ids.SYSTEM_PROMPT),
+            hint="Required unless the pipeline mode is echo.",
+        ),
+        _text_input(
+            ids.CONTEXT, "Context", multiline=True, optional=True, initial=values.get(ids.CONTEXT)
+        ),
+        face,
+        _static_select(ids.PIPELINE_MODE),
+        _static_select(ids.PERCEPTION_MODEL),
+        _static_select(ids.TURN_DETECTION_MODEL),
+        _static_select(ids.TURN_TAKING_PATIENCE),
+        _static_select(ids.PAL_INTERRUPTIBILITY),
+        _text_input(
+            ids.LAYERS_JSON,
+            "Advanced: layers (JSON object)",
+            multiline=True,
+            optional=True,
+            placeholder='{"stt": {"hotwords": "leadership"}}',
+            hint="Deep-merged under `layers`; the fields above win.",
+        ),
+        _text_input(
+            ids.EXTRA_JSON,
+            "Advanced: more fields (JSON object)",
+            multiline=True,
+            optional=True,
+            placeholder='{"document_ids": ["d123"]}',
+            hint="Further top-level fields such as document_ids or guardrail_ids.",
+        ),
+        {
+            "type": "input",
+            "block_id": ids.POST_CHANNEL,
+            "optional": True,
+            "label": plain("Announce the new PAL in", 2000),
+            "element": {
+                "type": "conversations_select",
+                "action_id": ids.POST_CHANNEL,
+                "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+            },
+        },
+    ]
+    return {
+        "type": "modal",
+        "callback_id": ids.CREATE_MODAL,
+        "title": plain("Create PAL", 24),
+        "submit": plain("Create", 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": metadata.dump(),
+        "blocks": blocks,
+    }
+
+
+def pal_title(pal: dict[str, Any]) -> str:
+    return str(pal.get("pal_name") or pal.get("persona_name") or "Unnamed PAL")
+
+
+def pal_id_of(pal: dict[str, Any]) -> str:
+    return str(pal.get("pal_id") or pal.get("persona_id") or "")
+
+
+def pal_buttons(pal_id: str, name: str) -> dict[str, Any]:
+    return actions(
+        button(
+            "Start conversation",
+            ids.PAL_START_BUTTON,
+            pal_id,
+            style="primary",
+            confirm=confirm_dialog(
+                "Start a conversation?",
+                f"This starts a billed conversation with *{escape(cut(name, 80))}* and posts "
+                "its Join link in this channel.",
+                "Start",
+            ),
+        ),
+        button("Patch", ids.PAL_PATCH_BUTTON, pal_id),
+    )
+
+
+def pal_summary_blocks(pal: dict[str, Any], intro: str) -> list[dict[str, Any]]:
+    name = pal_title(pal)
+    pal_id = pal_id_of(pal)
+    layers = pal.get("layers") or {}
+    flow = layers.get("conversational_flow") or {}
+    facts = [
+        f"*ID:* {inline_code(pal_id)}",
+        f"*Face:* {inline_code(pal.get('default_face_id') or '—')}",
+        f"*Pipeline:* {escape(pal.get('pipeline_mode') or 'full')}",
+        f"*Perception:* {escape((layers.get('perception') or {}).get('perception_model', '—'))}",
+        f"*Turn detection:* {escape(flow.get('turn_detection_model', '—'))}",
+    ]
+    return [
+        section(f"{intro} *{escape(cut(name, 200))}*"),
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in facts]},
+        pal_buttons(pal_id, name),
+    ]
+
+
+def pal_list_message(pals: list[dict[str, Any]], total: int | None) -> dict[str, Any]:
+    if not pals:
+        text = "This workspace has no PALs yet. Create one with `/pal create`."
+        return message(text, [section(text)])
+    blocks: list[dict[str, Any]] = [header(f"PALs ({total if total is not None else len(pals)})")]
+    for pal in pals[:15]:
+        name = pal_title(pal)
+        pal_id = pal_id_of(pal)
+        blocks.append(
+            section(
+                f"*{escape(cut(name, 200))}*  {inline_code(pal_id)}\n"
+                f"{escape(cut(str(pal.get('system_prompt') or ''), 150))}"
+            )
+        )
+        blocks.append(pal_buttons(pal_id, name))
+    if (total or len(pals)) > 15:
+        blocks.append(context(f"Showing 15 of {total}. Use `/pal show <pal_id>` for any PAL."))
+    return message(f"{len(pals)} PALs", blocks)
+
+
+def config_blocks(doc: dict[str, Any], max_chunks: int = 8) -> list[dict[str, Any]]:
+    chunks, cut_off = code_chunks(pretty_json(doc), max_chunks=max_chunks)
+    blocks = [section(c) for c in chunks]
+    if cut_off:
+        blocks.append(
+            context(
+                ":scissors: The configuration is longer than Slack can show here; "
+                "the rest was left out of this view (nothing was changed)."
+            )
+        )
+    return blocks
+
+
+def pal_show_message(pal: dict[str, Any]) -> dict[str, Any]:
+    name = pal_title(pal)
+    blocks = [
+        header(cut(name, 150)),
+        context(f"PAL {inline_code(pal_id_of(pal))}"),
+        *config_blocks(pal),
+        pal_buttons(pal_id_of(pal), name),
+    ]
+    return message(f"PAL {name}", blocks)
+
+
+def patch_modal(metadata: ModalMetadata, pal: dict[str, Any]) -> dict[str, Any]:
+    name = pal_title(pal)
+    blocks: list[dict[str, Any]] = [
+        section(
+            f"Current configuration of *{escape(cut(name, 200))}* ({inline_code(pal_id_of(pal))}):"
+        ),
+        *config_blocks(pal, max_chunks=6),
+        divider(),
+        _text_input(
+            ids.PATCH_JSON,
+            "JSON Patch (RFC 6902 array)",
+            multiline=True,
+            placeholder='[{"op": "add", "path": "/layers/stt/hotwords", "value": "leadership"}]',
+            hint="Operations: add, remove, replace, copy, move, test. Prefer add over "
+            "replace for a field that may be absent.",
+        ),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": ids.PATCH_MODAL,
+        "title": plain("Patch PAL", 24),
+        "submit": plain("Apply patch", 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": metadata.dump(),
+        "blocks": blocks,
+    }
+
+
+def describe_changes(changes: list[dict[str, Any]], limit: int = 20) -> str:
+    lines = []
+    for op in changes[:limit]:
+        path = inline_code(op.get("path", ""), 120)
+        if op["op"] == "remove":
+            lines.append(f"• removed {path}")
+        elif op["op"] in ("add", "replace"):
+            value = cut(pretty_json(op.get("value")).replace("\n", " "), 150)
+            verb = "set" if op["op"] == "replace" else "added"
+            lines.append(f"• {verb} {path} to {inline_code(value, 160)}")
+        else:
+            lines.append(f"• {escape(op['op'])} {inline_code(op.get('from', ''))} → {path}")
+    if len(changes) > limit:
+        lines.append(f"• …and {len(changes) - limit} more changes")
+    return "\n".join(lines) or "• (no visible change)"
+
+
+def patch_done_blocks(
+    name: str, pal_id: str, changes: list[dict[str, Any]], discarded: bool
+) -> list[dict[str, Any]]:
+    blocks = [
+        section(
+            f":white_check_mark: Patched *{escape(cut(name, 200))}* "
+            f"({inline_code(pal_id)}):\n{describe_changes(changes)}"
+        )
+    ]
+    if discarded:
+        blocks.append(
+            context(
+                ":warning: Unpublished changes in the PAL web editor were "
+                "discarded, as you confirmed."
+            )
+        )
+    return blocks
+
+
+def patch_conflict_blocks(name: str, value: str) -> list[dict[str, Any]]:
+    return [
+        section(
+            f":warning: *{escape(cut(name, 200))}* has unpublished changes in the PAL web "
+            "editor. Applying your patch would discard them. Nothing was changed."
+        ),
+        actions(
+            button(
+                "Overwrite editor changes",
+                ids.PATCH_FORCE,
+                value,
+                style="danger",
+                confirm=confirm_dialog(
+                    "Overwrite editor changes?",
+                    "The unpublished changes in the PAL web editor will be lost.",
+                    "Overwrite",
+                    danger=True,
+                ),
+            )
+        ),
+    ]
+
+
+def delete_confirm_message(pal: dict[str, Any]) -> dict[str, Any]:
+    name = pal_title(pal)
+    pal_id = pal_id_of(pal)
+    text = (
+        f"Delete the PAL *{escape(cut(name, 200))}* ({inline_code(pal_id)})? This cannot be undone."
+    )
+    return message(
+        f"Delete PAL {name}?",
+        [
+            section(text),
+            actions(
+                button(
+                    "Delete PAL",
+                    ids.PAL_DELETE_CONFIRM,
+                    pal_id,
+                    style="danger",
+                    confirm=confirm_dialog(
+                        "Delete this PAL?",
+                        f"*{escape(cut(name, 100))}* will be deleted for everyone.",
+                        "Delete",
+                        danger=True,
+                    ),
+                )
+            ),
+        ],
+    )

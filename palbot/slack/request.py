@@ -1,0 +1,86 @@
+"""What a listener needs from a Bolt request, in one small object."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from palbot.services.runtime import Actor
+
+log = logging.getLogger("palbot.slack")
+
+
+def actor_from(body: dict[str, Any], context: Any) -> Actor:
+    """Who and where, from the verified payload (team ids never come from user input)."""
+    user = body.get("user_id") or (body.get("user") or {}).get("id") or context.get("user_id")
+    team = context.get("team_id") or body.get("team_id") or (body.get("team") or {}).get("id")
+    enterprise = context.get("enterprise_id") or body.get("enterprise_id")
+    if not team:
+        team = enterprise  # org-wide installs: the org is the workspace
+    channel = (
+        body.get("channel_id")
+        or (body.get("channel") or {}).get("id")
+        or (body.get("container") or {}).get("channel_id")
+    )
+    return Actor(
+        team_id=str(team or ""),
+        user_id=str(user or ""),
+        channel_id=str(channel) if channel else None,
+        enterprise_id=str(enterprise) if enterprise else None,
+    )
+
+
+@dataclass
+class Reply:
+    """Where later answers go: the response_url if there is one, else the user's DM."""
+
+    client: AsyncWebClient
+    user_id: str
+    response_url: str | None = None
+
+    async def send(self, message: dict[str, Any], *, replace_original: bool = False) -> None:
+        body = dict(message)
+        body.setdefault("response_type", "ephemeral")
+        if self.response_url:
+            if replace_original:
+                body["replace_original"] = True
+            try:
+                await AsyncWebhookClient(self.response_url).send_dict(body)
+                return
+            except Exception as exc:  # the response_url expired or is unreachable: DM instead
+                log.warning("response_url failed (%s); answering by DM", type(exc).__name__)
+        await self.dm(body)
+
+    async def dm(self, message: dict[str, Any]) -> None:
+        body = {
+            k: v
+            for k, v in message.items()
+            if k not in ("response_type", "replace_original", "delete_original")
+        }
+        try:
+            await self.client.chat_postMessage(channel=self.user_id, **body)
+        except SlackApiError as exc:
+            log.warning("could not DM %s: %s", self.user_id, exc.response.get("error"))
+
+
+def state_values(view: dict[str, Any]) -> dict[str, str | None]:
+    """The submitted values of a view, by block_id, whatever the element type."""
+    out: dict[str, str | None] = {}
+    for block_id, elements in ((view.get("state") or {}).get("values") or {}).items():
+        for element in elements.values():
+            kind = element.get("type")
+            if kind in ("static_select", "external_select"):
+                selected = element.get("selected_option") or {}
+                out[block_id] = selected.get("value")
+            elif kind == "conversations_select":
+                out[block_id] = element.get("selected_conversation")
+            elif kind == "channels_select":
+                out[block_id] = element.get("selected_channel")
+            else:
+                out[block_id] = element.get("value")
+    return out
