@@ -1,0 +1,111 @@
+"""palbot served on 127.0.0.1, talking to the fake Slack Web API and the PAL API sandbox."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+
+from palbot.config import Settings
+from palbot.server import Palbot, assemble, build_asgi
+from tests.conftest import SANDBOX_KEY, SANDBOX_KEY_2, SandboxHandle
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_client import SlackSender
+from tests.servers import ServerThread
+
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-T1-bot-token-test"
+ADMIN = "U_ADMIN"
+USER = "U_USER"
+
+
+@pytest.fixture(scope="session")
+def fake_slack_server() -> Iterator[FakeSlack]:
+    fake = FakeSlack()
+    server = ServerThread(fake.asgi()).start()
+    fake.url = server.url
+    yield fake
+    server.stop()
+
+
+@pytest.fixture
+def fake_slack(fake_slack_server: FakeSlack) -> FakeSlack:
+    fake_slack_server.reset()
+    fake_slack_server.add_workspace("T1", BOT_TOKEN)
+    fake_slack_server.admins.add(ADMIN)
+    return fake_slack_server
+
+
+class PalbotHandle:
+    def __init__(self, bot: Palbot, server: ServerThread, sender: SlackSender) -> None:
+        self.bot = bot
+        self.server = server
+        self.slack = sender
+        self.store = bot.store
+        self.url = server.url
+
+    def connect_key(self, team: str = "T1", key: str = SANDBOX_KEY) -> None:
+        self.store.workspaces.set_pal_key(team, key, set_by=ADMIN)
+
+    def audit(self, action: str | None = None, team: str | None = None) -> list[Any]:
+        return list(self.store.audit.iter_entries(action=action, team_id=team))
+
+    def wait_audit(self, action: str, outcome: str, count: int = 1,
+                   timeout: float = 10.0) -> list[Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = [e for e in self.audit(action) if e.outcome == outcome]
+            if len(rows) >= count:
+                return rows
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {count} x {action}/{outcome} in "
+                                     f"{[(e.action, e.outcome) for e in self.audit()]}")
+            time.sleep(0.02)
+
+
+def make_settings(tmp_path: Path, fake: FakeSlack, sandbox: SandboxHandle,
+                  **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_bot_token": BOT_TOKEN,
+        "slack_api_url": fake.url + "/api/",
+        "pal_api_url": sandbox.url,
+        "palbot_database": tmp_path / "palbot.db",
+        "palbot_secret_key": Fernet.generate_key().decode(),
+        "palbot_poll_interval": 3600,
+        "pal_api_read_timeout": 5,
+        "pal_api_deadline": 8,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def make_palbot(tmp_path: Path, fake_slack: FakeSlack,
+                sandbox: SandboxHandle) -> Iterator[Callable[..., PalbotHandle]]:
+    handles: list[PalbotHandle] = []
+
+    def make(**overrides: Any) -> PalbotHandle:
+        settings = make_settings(tmp_path, fake_slack, sandbox, **overrides)
+        bot = assemble(settings)
+        server = ServerThread(build_asgi(bot)).start()
+        sender = SlackSender(server.url, SIGNING_SECRET, fake_slack.response_url)
+        handle = PalbotHandle(bot, server, sender)
+        handles.append(handle)
+        return handle
+
+    yield make
+    for handle in handles:
+        handle.server.stop()
+
+
+@pytest.fixture
+def palbot(make_palbot: Callable[..., PalbotHandle]) -> PalbotHandle:
+    return make_palbot()
+
+
+__all__ = ["ADMIN", "SANDBOX_KEY", "SANDBOX_KEY_2", "USER", "PalbotHandle"]
