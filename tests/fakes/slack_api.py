@@ -51,11 +51,18 @@ class FakeSlack:
     def add_workspace(self, team_id: str, token: str, enterprise_id: str | None = None) -> None:
         self.tokens[token] = {"team_id": team_id, "enterprise_id": enterprise_id}
 
-    def fail_next(self, method: str, error: str | None = None, status: int = 200,
-                  headers: dict[str, str] | None = None, times: int = 1) -> None:
+    def fail_next(
+        self,
+        method: str,
+        error: str | None = None,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
         for _ in range(times):
             self.failures.setdefault(method, []).append(
-                {"error": error, "status": status, "headers": headers or {}})
+                {"error": error, "status": status, "headers": headers or {}}
+            )
 
     # ---- queries -------------------------------------------------------------------
 
@@ -63,20 +70,22 @@ class FakeSlack:
         with self.lock:
             return [c for c in self.calls if c.method == method]
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0,
-                 where: Any = None) -> list[Call]:
+    def wait_for(
+        self, method: str, count: int = 1, timeout: float = 10.0, where: Any = None
+    ) -> list[Call]:
         deadline = time.monotonic() + timeout
         while True:
             found = [c for c in self.of(method) if where is None or where(c)]
             if len(found) >= count:
                 return found
             if time.monotonic() > deadline:
-                raise AssertionError(f"expected {count} {method} call(s), saw {len(found)}: "
-                                     f"{[c.method for c in self.calls]}")
+                raise AssertionError(
+                    f"expected {count} {method} call(s), saw {len(found)}: "
+                    f"{[c.method for c in self.calls]}"
+                )
             time.sleep(0.02)
 
-    def wait_response(self, count: int = 1, timeout: float = 10.0,
-                      where: Any = None) -> list[Call]:
+    def wait_response(self, count: int = 1, timeout: float = 10.0, where: Any = None) -> list[Call]:
         deadline = time.monotonic() + timeout
         while True:
             with self.lock:
@@ -125,8 +134,11 @@ class FakeSlack:
             await asyncio.sleep(delay)
         if failure is not None:
             if failure["status"] != 200:
-                return JSONResponse({"ok": False, "error": failure["error"] or "ratelimited"},
-                                    status_code=failure["status"], headers=failure["headers"])
+                return JSONResponse(
+                    {"ok": False, "error": failure["error"] or "ratelimited"},
+                    status_code=failure["status"],
+                    headers=failure["headers"],
+                )
             return JSONResponse({"ok": False, "error": failure["error"]})
         return JSONResponse(self.answer(method, args, token))
 
@@ -136,17 +148,33 @@ class FakeSlack:
             team = self.tokens.get(token or "")
             if team is None:
                 return {"ok": False, "error": "invalid_auth"}
-            return {"ok": True, "url": "https://fake.slack.com/", "team": "Fake",
-                    "user": "palbot", "team_id": team["team_id"], "user_id": "UBOT",
-                    "bot_id": "BBOT", "enterprise_id": team["enterprise_id"],
-                    "is_enterprise_install": False}
-        if token is not None and token not in self.tokens and method not in (
-                "oauth.v2.access", "apps.connections.open"):
+            return {
+                "ok": True,
+                "url": "https://fake.slack.com/",
+                "team": "Fake",
+                "user": "palbot",
+                "team_id": team["team_id"],
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+                "enterprise_id": team["enterprise_id"],
+                "is_enterprise_install": False,
+            }
+        if (
+            token is not None
+            and token not in self.tokens
+            and method not in ("oauth.v2.access", "apps.connections.open")
+        ):
             return {"ok": False, "error": "invalid_auth"}
         if method == "users.info":
             user = args.get("user")
-            return {"ok": True, "user": {"id": user, "is_admin": user in self.admins,
-                                         "is_owner": user in self.owners}}
+            return {
+                "ok": True,
+                "user": {
+                    "id": user,
+                    "is_admin": user in self.admins,
+                    "is_owner": user in self.owners,
+                },
+            }
         if method in ("views.open", "views.push", "views.update", "views.publish"):
             view_id = args.get("view_id") or f"V{n:06d}"
             view = dict(args.get("view") or {})
@@ -158,16 +186,22 @@ class FakeSlack:
             if channel in self.channel_errors:
                 return {"ok": False, "error": self.channel_errors[channel]}
             ts = f"{1700000000 + n}.{n:06d}"
-            return {"ok": True, "channel": channel, "ts": ts,
-                    "message": {"text": args.get("text"), "ts": ts}}
+            return {
+                "ok": True,
+                "channel": channel,
+                "ts": ts,
+                "message": {"text": args.get("text"), "ts": ts},
+            }
         if method == "chat.update":
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
         if method == "files.getUploadURLExternal":
             return {"ok": True, "upload_url": f"{self.url}/upload/F{n}", "file_id": f"F{n}"}
         if method == "files.completeUploadExternal":
             files = args.get("files") or []
-            return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title")}
-                                          for f in files]}
+            return {
+                "ok": True,
+                "files": [{"id": f.get("id"), "title": f.get("title")} for f in files],
+            }
         if method == "oauth.v2.access":
             code = args.get("code")
             if code not in self.oauth_codes:
@@ -188,8 +222,10 @@ class FakeSlack:
         return Response("OK - 200")
 
     def asgi(self) -> Starlette:
-        return Starlette(routes=[
-            Route("/api/{method}", self.api, methods=["GET", "POST"]),
-            Route("/response/{name}", self.response, methods=["POST"]),
-            Route("/upload/{file_id}", self.upload, methods=["POST", "PUT"]),
-        ])
+        return Starlette(
+            routes=[
+                Route("/api/{method}", self.api, methods=["GET", "POST"]),
+                Route("/response/{name}", self.response, methods=["POST"]),
+                Route("/upload/{file_id}", self.upload, methods=["POST", "PUT"]),
+            ]
+        )

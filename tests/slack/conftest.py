@@ -54,21 +54,25 @@ class PalbotHandle:
     def audit(self, action: str | None = None, team: str | None = None) -> list[Any]:
         return list(self.store.audit.iter_entries(action=action, team_id=team))
 
-    def wait_audit(self, action: str, outcome: str, count: int = 1,
-                   timeout: float = 10.0) -> list[Any]:
+    def wait_audit(
+        self, action: str, outcome: str, count: int = 1, timeout: float = 10.0
+    ) -> list[Any]:
         deadline = time.monotonic() + timeout
         while True:
             rows = [e for e in self.audit(action) if e.outcome == outcome]
             if len(rows) >= count:
                 return rows
             if time.monotonic() > deadline:
-                raise AssertionError(f"no {count} x {action}/{outcome} in "
-                                     f"{[(e.action, e.outcome) for e in self.audit()]}")
+                raise AssertionError(
+                    f"no {count} x {action}/{outcome} in "
+                    f"{[(e.action, e.outcome) for e in self.audit()]}"
+                )
             time.sleep(0.02)
 
 
-def make_settings(tmp_path: Path, fake: FakeSlack, sandbox: SandboxHandle,
-                  **overrides: Any) -> Settings:
+def make_settings(
+    tmp_path: Path, fake: FakeSlack, sandbox: SandboxHandle, **overrides: Any
+) -> Settings:
     values: dict[str, Any] = {
         "slack_signing_secret": SIGNING_SECRET,
         "slack_bot_token": BOT_TOKEN,
@@ -85,8 +89,9 @@ def make_settings(tmp_path: Path, fake: FakeSlack, sandbox: SandboxHandle,
 
 
 @pytest.fixture
-def make_palbot(tmp_path: Path, fake_slack: FakeSlack,
-                sandbox: SandboxHandle) -> Iterator[Callable[..., PalbotHandle]]:
+def make_palbot(
+    tmp_path: Path, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> Iterator[Callable[..., PalbotHandle]]:
     handles: list[PalbotHandle] = []
 
     def make(**overrides: Any) -> PalbotHandle:

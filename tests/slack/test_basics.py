@@ -30,17 +30,23 @@ def test_forged_and_stale_signatures_refused(palbot: PalbotHandle, fake_slack: F
 def test_unknown_subcommand_and_bad_arguments(palbot: PalbotHandle) -> None:
     body = palbot.slack.command("frobnicate now").json()
     assert "Unknown subcommand `frobnicate`" in str(body) and "/pal help" in str(body)
-    for text, needle in (("show", "/pal show <pal_id>"), ("show ../etc", "/pal show <pal_id>"),
-                         ("patch", "/pal patch <pal_id>"), ("end", "/pal end <conversation_id>"),
-                         ("audit lots", "/pal audit [N]"), ("create wizard", "templates"),
-                         ("key rotate", "/pal key status")):
+    for text, needle in (
+        ("show", "/pal show <pal_id>"),
+        ("show ../etc", "/pal show <pal_id>"),
+        ("patch", "/pal patch <pal_id>"),
+        ("end", "/pal end <conversation_id>"),
+        ("audit lots", "/pal audit [N]"),
+        ("create wizard", "templates"),
+        ("key rotate", "/pal key status"),
+    ):
         answer = palbot.slack.command(text).json()
         assert needle in str(answer), (text, answer)
         check_message(answer)
 
 
-def test_pal_actions_without_a_key_say_how_to_connect(palbot: PalbotHandle,
-                                                      fake_slack: FakeSlack) -> None:
+def test_pal_actions_without_a_key_say_how_to_connect(
+    palbot: PalbotHandle, fake_slack: FakeSlack
+) -> None:
     for text in ("list", "show p123", "create", "start p123", "patch p123", "start"):
         body = palbot.slack.command(text).json()
         assert "/pal key" in str(body), text
