@@ -8,6 +8,8 @@ and turns the placeholder into the join message.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -24,10 +26,11 @@ from palbot.services.errors import Denied, Duplicate, Invalid
 from palbot.services.runtime import Actor, Runtime
 from palbot.slack.blocks import conversations as conv_blocks
 from palbot.slack.parsing import is_id
+from palbot.slack.text import escape
 from palbot.store.models import ConversationRecord, Limits, utc_now
 
 log = logging.getLogger("palbot.conversations")
-DEBOUNCE_SECONDS = 10.0
+DEBOUNCE_SECONDS = 5.0  # the same start, by the same person, repeated within this is one action
 SLACK_ERRORS = {
     "not_in_channel": "palbot is not a member of that channel. Invite it with `/invite @palbot` "
     "and try again.",
@@ -105,7 +108,11 @@ class ConversationService:
                 raise Duplicate(
                     "That request was already handled; no second conversation was started."
                 )
-        debounce = f"start:{actor.team_id}:{actor.user_id}:{req.pal_id}:{req.channel_id}"
+        name_hash = hashlib.sha256((req.conversation_name or "").encode()).hexdigest()[:12]
+        debounce = (
+            f"start:{actor.team_id}:{actor.user_id}:{req.pal_id}:{req.channel_id}:"
+            f"{name_hash}:{int(req.test_mode)}"
+        )
         if not rt.store.idempotency.claim(debounce, team_id=actor.team_id, window=DEBOUNCE_SECONDS):
             raise Duplicate(
                 "You just started a conversation with this PAL here; palbot did not "
@@ -256,27 +263,32 @@ class ConversationService:
         )
         return StartResult(
             True,
-            f"Started a conversation with {pal_name}; its Join link is posted in <#{channel_id}>.",
+            f"Started a conversation with {escape(pal_name)}; its Join link is posted in "
+            f"<#{channel_id}>.",
             record=record,
         )
 
     async def _find_created(
-        self, client: Any, pal_id: str, asked_at: datetime
+        self, client: Any, pal_id: str, asked_at: datetime, attempts: int = 3, pause: float = 1.0
     ) -> Conversation | None:
-        """After a create whose answer was lost: look for it among the active conversations."""
-        try:
-            page = await client.list_conversations(status="active", limit=50)
-        except api_errors.PalApiError:
-            return None
-        known = {c.conversation_id for c in self.rt.store.conversations.list_active()}
-        for conv in page.data:
-            created = _parse(conv.created_at)
-            if (
-                conv.pal_id in (pal_id, None)
-                and conv.conversation_id not in known
-                and (created is None or created >= asked_at - timedelta(seconds=5))
-            ):
-                return conv
+        """After a create whose answer was lost: look for it among the active conversations
+        (a few times, since the lost request may still be completing upstream)."""
+        for attempt in range(attempts):
+            if attempt:
+                await asyncio.sleep(pause)
+            try:
+                page = await client.list_conversations(status="active", limit=50)
+            except api_errors.PalApiError:
+                continue
+            known = {c.conversation_id for c in self.rt.store.conversations.list_active()}
+            for conv in page.data:
+                created = _parse(conv.created_at)
+                if (
+                    conv.pal_id in (pal_id, None)
+                    and conv.conversation_id not in known
+                    and (created is None or created >= asked_at - timedelta(seconds=5))
+                ):
+                    return conv
         return None
 
     async def _update(
@@ -346,7 +358,7 @@ class ConversationService:
         rt.store.audit.append(
             "conversation.end", "ok", detail={"accepted_seq": accepted.seq}, **base
         )
-        return f"Ended the conversation with {record.pal_name or record.pal_id}."
+        return f"Ended the conversation with {escape(record.pal_name or record.pal_id)}."
 
     async def record_end(
         self,

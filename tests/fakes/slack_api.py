@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -112,10 +113,8 @@ class FakeSlack:
                 args.update(dict(parse_qsl(raw.decode())))
         for key in ("view", "blocks", "attachments", "files"):
             if isinstance(args.get(key), str):
-                try:
+                with contextlib.suppress(ValueError):
                     args[key] = json.loads(args[key])
-                except ValueError:
-                    pass
         return args
 
     async def api(self, request: Request) -> Response:

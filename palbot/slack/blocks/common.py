@@ -6,7 +6,7 @@ from typing import Any
 
 from palbot.slack import ids
 from palbot.slack.metadata import ModalMetadata
-from palbot.slack.text import context, plain, section
+from palbot.slack.text import context, escape, plain, section
 
 
 def result_view(
@@ -43,6 +43,8 @@ def message(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, 
 
 
 def error_message(text: str, hint: str | None = None) -> dict[str, Any]:
+    """A refusal or failure. `text` often carries upstream or exception text: it is escaped."""
+    text = escape(text)
     blocks = [section(f":warning: {text}")]
     if hint:
         blocks.append(context(hint))

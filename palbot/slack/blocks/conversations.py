@@ -164,7 +164,7 @@ def join_message(record: ConversationRecord, *, pal_joined: bool = False) -> dic
     )
     blocks.append(actions(*elements))
     pal = record.pal_name or record.pal_id
-    return {"text": f"Conversation with {pal}: join at {record.url}", "blocks": blocks}
+    return {"text": f"Conversation with {escape(pal)}: join at {record.url}", "blocks": blocks}
 
 
 def ended_message(record: ConversationRecord) -> dict[str, Any]:
@@ -181,7 +181,10 @@ def ended_message(record: ConversationRecord) -> dict[str, Any]:
             f"{inline_code(record.conversation_id)}"
         ),
     ]
-    return {"text": f"Conversation with {record.pal_name or record.pal_id} ended", "blocks": blocks}
+    return {
+        "text": f"Conversation with {escape(record.pal_name or record.pal_id)} ended",
+        "blocks": blocks,
+    }
 
 
 def failed_start_message(pal_name: str, user_id: str, reason: str) -> dict[str, Any]:

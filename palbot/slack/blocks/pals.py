@@ -272,7 +272,7 @@ def pal_show_message(pal: dict[str, Any]) -> dict[str, Any]:
         *config_blocks(pal),
         pal_buttons(pal_id_of(pal), name),
     ]
-    return message(f"PAL {name}", blocks)
+    return message(f"PAL {escape(name)}", blocks)
 
 
 def patch_modal(metadata: ModalMetadata, pal: dict[str, Any]) -> dict[str, Any]:
@@ -369,7 +369,7 @@ def delete_confirm_message(pal: dict[str, Any]) -> dict[str, Any]:
         f"Delete the PAL *{escape(cut(name, 200))}* ({inline_code(pal_id)})? This cannot be undone."
     )
     return message(
-        f"Delete PAL {name}?",
+        f"Delete PAL {escape(name)}?",
         [
             section(text),
             actions(

@@ -29,6 +29,7 @@ from palbot.slack.listeners.guards import require_admin
 from palbot.slack.metadata import ModalMetadata
 from palbot.slack.parsing import USAGE, Command, is_id, parse
 from palbot.slack.request import Reply, actor_from
+from palbot.slack.text import escape
 
 log = logging.getLogger("palbot.commands")
 
@@ -378,7 +379,7 @@ async def patch_inline(
         name = pal_blocks.pal_title(before)
         await reply.send(
             {
-                "text": f"{name} has unpublished editor changes",
+                "text": f"{escape(name)} has unpublished editor changes",
                 "blocks": pal_blocks.patch_conflict_blocks(name, token),
             }
         )
@@ -389,7 +390,7 @@ async def patch_inline(
     name = pal_blocks.pal_title(outcome.after)
     await reply.send(
         {
-            "text": f"Patched {name}",
+            "text": f"Patched {escape(name)}",
             "blocks": pal_blocks.patch_done_blocks(
                 name, pal_id, outcome.changes, outcome.discarded
             ),

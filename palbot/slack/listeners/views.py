@@ -209,7 +209,7 @@ class Views:
         blocks = pal_blocks.pal_summary_blocks(pal, ":white_check_mark: Created")
         await sub.show(result_view("Create PAL", blocks, sub.metadata))
         name = pal_blocks.pal_title(pal)
-        await sub.reply.send({"text": f"Created PAL {name}", "blocks": blocks})
+        await sub.reply.send({"text": f"Created PAL {escape(name)}", "blocks": blocks})
         channel = sub.values.get(ids.POST_CHANNEL)
         if channel:
             announce = pal_blocks.pal_summary_blocks(
@@ -217,7 +217,7 @@ class Views:
             )
             try:
                 await sub.client.chat_postMessage(
-                    channel=channel, text=f"New PAL {name}", blocks=announce
+                    channel=channel, text=f"New PAL {escape(name)}", blocks=announce
                 )
             except SlackApiError as exc:
                 from palbot.services.conversations import slack_error_text
