@@ -37,6 +37,7 @@ class Palbot:
     convs: ConversationService
     lifecycle: Lifecycle
     app: AsyncApp
+    loop: asyncio.AbstractEventLoop | None = None  # the serving loop, once started
 
 
 def assemble(settings: Settings, store: Store | None = None) -> Palbot:
@@ -92,6 +93,7 @@ def build_asgi(bot: Palbot, *, slack_routes: bool = True) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        bot.loop = asyncio.get_running_loop()
         poller = None
         if not bot.settings.palbot_public_url:
             poller = asyncio.get_running_loop().create_task(

@@ -352,9 +352,15 @@ class ConversationService:
                 **base,
             )
             raise
-        await self.record_end(
+        if not await self.record_end(
             slack, conversation_id, ended_by=actor.user_id, reason="ended from Slack"
-        )
+        ) and rt.store.conversations.set_ended_by(conversation_id, actor.user_id):
+            # the shutdown callback got here first: still say who ended it
+            ended = rt.store.conversations.get(conversation_id)
+            if ended is not None:
+                await self._update(
+                    slack, ended.channel_id, ended.message_ts, conv_blocks.ended_message(ended)
+                )
         rt.store.audit.append(
             "conversation.end", "ok", detail={"accepted_seq": accepted.seq}, **base
         )

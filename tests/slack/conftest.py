@@ -15,7 +15,7 @@ from palbot.server import Palbot, assemble, build_asgi
 from tests.conftest import SANDBOX_KEY, SANDBOX_KEY_2, SandboxHandle
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_client import SlackSender
-from tests.servers import ServerThread
+from tests.servers import ServerThread, reserve_socket
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-T1-bot-token-test"
@@ -94,10 +94,13 @@ def make_palbot(
 ) -> Iterator[Callable[..., PalbotHandle]]:
     handles: list[PalbotHandle] = []
 
-    def make(**overrides: Any) -> PalbotHandle:
+    def make(*, public: bool = False, **overrides: Any) -> PalbotHandle:
+        sock = reserve_socket()
+        if public:  # PAL API callbacks come back to this very server
+            overrides["palbot_public_url"] = f"http://127.0.0.1:{sock.getsockname()[1]}"
         settings = make_settings(tmp_path, fake_slack, sandbox, **overrides)
         bot = assemble(settings)
-        server = ServerThread(build_asgi(bot)).start()
+        server = ServerThread(build_asgi(bot), sock=sock).start()
         sender = SlackSender(server.url, SIGNING_SECRET, fake_slack.response_url)
         handle = PalbotHandle(bot, server, sender)
         handles.append(handle)

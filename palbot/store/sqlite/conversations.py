@@ -63,6 +63,16 @@ class SqliteConversationStore:
             )
             return cur.rowcount > 0
 
+    def set_ended_by(self, conversation_id: str, user_id: str) -> bool:
+        """Name who ended it, when a callback recorded the end first (a race with our end)."""
+        with self.db.write() as conn:
+            cur = conn.execute(
+                "UPDATE conversations SET ended_by = ? WHERE conversation_id = ? "
+                "AND status = 'ended' AND ended_by IS NULL",
+                (user_id, conversation_id),
+            )
+            return cur.rowcount > 0
+
     def list_active(self, team_id: str | None = None) -> list[ConversationRecord]:
         if team_id is None:
             rows = self.db.conn.execute(

@@ -1,0 +1,220 @@
+"""Following a conversation to its end: real callbacks from the sandbox over HTTP, the poller."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import httpx
+
+from tests.conftest import SANDBOX_KEY, SandboxHandle
+from tests.fakes.slack_api import FakeSlack
+from tests.slack.blockkit import check_message
+from tests.slack.conftest import PalbotHandle
+from tests.slack.test_conversations import started
+from tests.slack.test_pals import make_pal
+
+
+def start_one(
+    palbot: PalbotHandle, fake: FakeSlack, sandbox: SandboxHandle, text: str = "", **pal: Any
+) -> Any:
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY, **pal)
+    palbot.slack.command(f"start {pal_id} {text}".strip())
+    started(palbot, fake)
+    [conv] = palbot.store.conversations.list_active("T1")
+    return conv
+
+
+def callbacks_of(palbot: PalbotHandle) -> list[str]:
+    return [e.detail["event_type"] for e in palbot.audit("conversation.callback")]
+
+
+def wait(predicate: Any, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def test_full_happy_path(make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle) -> None:
+    palbot = make_palbot(public=True)
+    conv = start_one(palbot, fake_slack, sandbox, "Interview")
+    sent = sandbox.requests("POST", "/v2/conversations")[0]["body"]
+    token = conv.callback_token
+    assert token and len(token) >= 40
+    assert sent["callback_url"] == f"{palbot.bot.settings.palbot_public_url}/pal/callbacks/{token}"
+    # replica joined → "PAL joined"
+    fake_slack.wait_for("chat.update", where=lambda c: "PAL joined" in json.dumps(c.args))
+    # the call ends upstream (max duration): shutdown, transcript, analysis
+    sandbox.shutdown(conv.conversation_id, "max_call_duration reached")
+    ended = fake_slack.wait_for(
+        "chat.update", where=lambda c: "maximum call duration" in json.dumps(c.args)
+    )
+    check_message(ended[-1].args)
+    assert "conversation_join" not in json.dumps(ended[-1].args)
+    record = palbot.store.conversations.get(conv.conversation_id)
+    assert (
+        record
+        and record.status == "ended"
+        and record.end_reason == ("max_call_duration reached")
+        and record.ended_by is None
+    )
+    transcript = fake_slack.wait_for(
+        "chat.postMessage",
+        where=lambda c: (
+            c.args.get("thread_ts") == conv.message_ts and "Transcript" in json.dumps(c.args)
+        ),
+    )
+    text = json.dumps(transcript[-1].args)
+    check_message(transcript[-1].args)
+    assert "Question 1" in text and "Participant:" in text
+    fake_slack.wait_for(
+        "chat.postMessage", where=lambda c: "Perception analysis" in json.dumps(c.args)
+    )
+    assert set(wait(lambda: len(callbacks_of(palbot)) >= 4 and callbacks_of(palbot))) == {
+        "system.replica_joined",
+        "system.shutdown",
+        "application.transcription_ready",
+        "application.perception_analysis",
+    }
+    assert all(c["status"] == 200 for c in sandbox.callbacks())
+
+
+def test_end_from_slack_then_callbacks(
+    make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot = make_palbot(public=True)
+    conv = start_one(palbot, fake_slack, sandbox)
+    palbot.slack.command(f"end {conv.conversation_id}")
+    fake_slack.wait_for("chat.postMessage", where=lambda c: "Transcript" in json.dumps(c.args))
+    time.sleep(0.3)
+    updates = [c for c in fake_slack.of("chat.update") if "ended" in json.dumps(c.args)]
+    # whichever arrives first, our end or upstream's shutdown callback, the message ends up
+    # saying who ended it, without a Join button
+    assert 1 <= len(updates) <= 2
+    assert "ended by &lt;" not in json.dumps(updates[-1].args)
+    assert "ended by <@U_USER>" in json.dumps(updates[-1].args)
+    assert "conversation_join" not in json.dumps(updates[-1].args)
+    record = palbot.store.conversations.get(conv.conversation_id)
+    assert record is not None and record.ended_by == "U_USER"
+
+
+def test_recording_and_long_transcript_as_file(
+    make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot = make_palbot(public=True)
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    sandbox.configure(transcript_turns=400)
+    # recording enabled on the conversation upstream (palbot does not ask for it by default)
+    palbot.slack.command(f"start {pal_id}")
+    started(palbot, fake_slack)
+    [conv] = palbot.store.conversations.list_active("T1")
+    for c in sandbox.sandbox.state.accounts[SANDBOX_KEY].conversations.values():  # type: ignore
+        c["properties"]["enable_recording"] = True
+    sandbox.shutdown(conv.conversation_id, "participant_left_timeout reached")
+    upload = fake_slack.wait_for("files.completeUploadExternal")
+    assert upload[-1].args.get("thread_ts") == conv.message_ts
+    content = b"".join(fake_slack.uploads.values()).decode()
+    assert content.count("Participant: Answer") == 400  # the whole transcript, never cut
+    assert "Question 400" in content
+    rec = fake_slack.wait_for(
+        "chat.postMessage", where=lambda c: "recording is ready" in json.dumps(c.args)
+    )
+    assert "s3://sandbox-recordings/" in json.dumps(rec[-1].args)
+    assert "everyone left" in json.dumps(fake_slack.of("chat.update")[-1].args)
+
+
+def post_callback(palbot: PalbotHandle, token: str, body: Any) -> httpx.Response:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return httpx.post(
+        f"{palbot.url}/pal/callbacks/{token}",
+        content=raw,
+        headers={"content-type": "application/json"},
+    )
+
+
+def test_duplicates_out_of_order_forged_and_malformed(
+    make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot = make_palbot(public=True)
+    sandbox.configure(callback_delay=30)  # the sandbox stays quiet: this test sends the events
+    conv = start_one(palbot, fake_slack, sandbox)
+    token = conv.callback_token
+    envelope = {
+        "conversation_id": conv.conversation_id,
+        "message_type": "system",
+        "timestamp": "2026-11-25T00:00:00Z",
+    }
+    # out of order: shutdown before replica_joined
+    shutdown = {
+        **envelope,
+        "event_type": "system.shutdown",
+        "properties": {"shutdown_reason": "participant_absent_timeout reached"},
+    }
+    assert post_callback(palbot, token, shutdown).json()["result"] == "accepted"
+    assert post_callback(palbot, token, shutdown).json()["result"] == "duplicate"
+    fake_slack.wait_for("chat.update", where=lambda c: "nobody joined" in json.dumps(c.args))
+    joined = {**envelope, "event_type": "system.replica_joined", "properties": {}}
+    assert post_callback(palbot, token, joined).status_code == 200
+    time.sleep(0.3)
+    assert not any("PAL joined" in json.dumps(c.args) for c in fake_slack.of("chat.update"))
+    assert callbacks_of(palbot) == ["system.shutdown", "system.replica_joined"]
+    # forged tokens and mismatched conversations: 404, nothing recorded
+    assert post_callback(palbot, "x" * 43, joined).status_code == 404
+    assert post_callback(palbot, "short", joined).status_code == 404
+    other = {**joined, "conversation_id": "cSomeoneElse"}
+    assert post_callback(palbot, token, other).status_code == 404
+    # malformed and oversized bodies
+    assert post_callback(palbot, token, b"{not json").status_code == 400
+    assert post_callback(palbot, token, {"event_type": "x"}).status_code == 400
+    assert post_callback(palbot, token, [1, 2]).status_code == 400
+    huge = {**joined, "properties": {"blob": "x" * 3_000_000}}
+    assert post_callback(palbot, token, huge).status_code == 413
+    # an unknown event type is accepted and audited, and changes nothing
+    assert (
+        post_callback(palbot, token, {**envelope, "event_type": "system.future_thing"}).status_code
+        == 200
+    )
+    assert len(palbot.audit("conversation.callback")) == 3
+
+
+def on_server(palbot: PalbotHandle, coro: Any) -> Any:
+    """Run a coroutine on the server's own event loop (where its connection pools live)."""
+    assert palbot.bot.loop is not None
+    return asyncio.run_coroutine_threadsafe(coro, palbot.bot.loop).result(timeout=30)
+
+
+def test_poller_catches_an_ended_call(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    conv = start_one(palbot, fake_slack, sandbox)
+    assert conv.callback_token is None  # no public URL: no callback_url was sent
+    assert "callback_url" not in sandbox.requests("POST", "/v2/conversations")[0]["body"]
+    sandbox.shutdown(conv.conversation_id, "participant_left_timeout reached")
+    # one poll round (the server's own poller runs every PALBOT_POLL_INTERVAL seconds)
+    ended = on_server(palbot, palbot.bot.lifecycle.poll_once())
+    assert ended == 1
+    update = fake_slack.wait_for(
+        "chat.update", where=lambda c: "everyone left" in json.dumps(c.args)
+    )
+    assert "conversation_join" not in json.dumps(update[-1].args)
+    assert palbot.store.conversations.get(conv.conversation_id).status == "ended"  # type: ignore
+    assert on_server(palbot, palbot.bot.lifecycle.poll_once()) == 0
+
+
+def test_background_poller_runs_on_its_interval(
+    make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot = make_palbot(palbot_poll_interval=0.2)
+    conv = start_one(palbot, fake_slack, sandbox)
+    sandbox.shutdown(conv.conversation_id, "max_call_duration reached")
+    fake_slack.wait_for(
+        "chat.update", where=lambda c: "maximum call duration" in json.dumps(c.args)
+    )
