@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from palbot.config import ConfigError, Settings, explain_missing, load_settings
+from palbot.config import ConfigError, Settings, SlackMode, explain_missing, load_settings
 
 if TYPE_CHECKING:
     from palbot.store import Store
@@ -49,6 +49,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from palbot.server import run_http
 
     run_http(settings, host=args.host, port=args.port or settings.port, log_level=args.log_level)
+    return 0
+
+
+def cmd_socket(args: argparse.Namespace) -> int:
+    settings = _settings()
+    missing = settings.missing_for_socket()
+    if missing:
+        print(explain_missing(missing), file=sys.stderr)
+        return 2
+    if settings.mode is not SlackMode.SINGLE:
+        print(
+            "palbot socket serves one workspace: set SLACK_BOT_TOKEN and SLACK_APP_TOKEN, "
+            "not SLACK_CLIENT_ID/SLACK_CLIENT_SECRET.",
+            file=sys.stderr,
+        )
+        return 2
+    from palbot.server import run_socket
+
+    run_socket(settings, host=args.host, port=args.port or settings.port, log_level=args.log_level)
+    return 0
+
+
+def cmd_manifest(args: argparse.Namespace) -> int:
+    from palbot import manifest
+
+    if args.url and not args.url.startswith("https://"):
+        print("--url must be the public https:// base URL of this palbot server", file=sys.stderr)
+        return 2
+    data = manifest.render(url=args.url, socket=args.socket)
+    sys.stdout.write(manifest.to_json(data) if args.format == "json" else manifest.to_yaml(data))
     return 0
 
 
@@ -94,6 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=None)
     serve.set_defaults(func=cmd_serve)
+
+    socket = sub.add_parser("socket", help="run the Slack app over Socket Mode (no public URL)")
+    socket.add_argument("--host", default="127.0.0.1")
+    socket.add_argument("--port", type=int, default=None)
+    socket.set_defaults(func=cmd_socket)
+
+    manifest = sub.add_parser("manifest", help="print the Slack app manifest")
+    manifest.add_argument("--url", help="public base URL, e.g. https://palbot.example.org")
+    manifest.add_argument("--socket", action="store_true", help="Socket Mode instead of URLs")
+    manifest.add_argument("--format", choices=["yaml", "json"], default="yaml")
+    manifest.set_defaults(func=cmd_manifest)
 
     sandbox = sub.add_parser(
         "sandbox", help="run a local PAL API emulator (development and demos only)"

@@ -78,7 +78,11 @@ def health_route(store: Store) -> Route:
     return Route("/healthz", healthz, methods=["GET"])
 
 
-def build_asgi(bot: Palbot, *, slack_routes: bool = True) -> Starlette:
+def build_asgi(
+    bot: Palbot, *, slack_routes: bool = True, socket_token: str | None = None
+) -> Starlette:
+    """The ASGI app. With `socket_token`, Slack traffic arrives over Socket Mode instead of
+    /slack/events, and this app serves /healthz and the callback route only."""
     routes = [health_route(bot.store), callback_route(bot.lifecycle)]
     if slack_routes:
         handler = AsyncSlackRequestHandler(bot.app)
@@ -94,6 +98,14 @@ def build_asgi(bot: Palbot, *, slack_routes: bool = True) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         bot.loop = asyncio.get_running_loop()
+        socket = None
+        if socket_token:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            # built on the app's own Web API client, so SLACK_API_URL applies here too
+            socket = AsyncSocketModeHandler(bot.app, socket_token, web_client=bot.app.client)
+            await socket.connect_async()
+            log.info("connected to Slack over Socket Mode")
         poller = None
         if not bot.settings.palbot_public_url:
             poller = asyncio.get_running_loop().create_task(
@@ -104,10 +116,21 @@ def build_asgi(bot: Palbot, *, slack_routes: bool = True) -> Starlette:
         finally:
             if poller is not None:
                 poller.cancel()
+            if socket is not None:
+                await socket.close_async()
             await bot.rt.aclose()
             bot.store.close()
 
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def run_socket(settings: Settings, *, host: str, port: int, log_level: str = "info") -> None:
+    bot = assemble(settings)
+    assert settings.slack_app_token is not None
+    log.info("palbot over Socket Mode; /healthz and callbacks on %s:%d", host, port)
+    token = settings.slack_app_token.get_secret_value()
+    asgi = build_asgi(bot, slack_routes=False, socket_token=token)
+    uvicorn.run(asgi, host=host, port=port, log_level=log_level)
 
 
 def run_http(settings: Settings, *, host: str, port: int, log_level: str = "info") -> None:

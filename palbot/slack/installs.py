@@ -19,6 +19,7 @@ async def forget_installation(rt: Runtime, body: dict[str, Any], context: Any, r
     await rt.store.installations.async_delete_all(
         enterprise_id=enterprise_id, team_id=None if is_org else team_id
     )
+    rt.forget_team(enterprise_id, None if is_org else team_id)
     rt.store.audit.append(
         "app.uninstall",
         "ok",
@@ -41,6 +42,7 @@ async def forget_revoked_tokens(
         )
     if tokens.get("bot"):
         await store.async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+        rt.forget_team(enterprise_id, team_id)
     rt.store.audit.append(
         "app.uninstall",
         "ok",

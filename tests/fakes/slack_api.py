@@ -14,7 +14,8 @@ from urllib.parse import parse_qsl
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 
 @dataclass
@@ -44,6 +45,10 @@ class FakeSlack:
             self.socket_url: str | None = None
             self.delays: dict[str, float] = {}
             self.views: dict[str, dict[str, Any]] = {}
+            self.socket_acks: dict[str, Any] = {}
+            self.socket_connections = 0
+            self._socket: WebSocket | None = None
+            self._socket_loop: Any = None
             self._counter = itertools.count(1)
         self.url = getattr(self, "url", "")
 
@@ -220,11 +225,64 @@ class FakeSlack:
         self.uploads[request.path_params["file_id"]] = await request.body()
         return Response("OK - 200")
 
+    async def socket(self, websocket: WebSocket) -> None:
+        """A stand-in for Slack's Socket Mode WebSocket: hello, then envelopes and their acks."""
+        import asyncio
+
+        await websocket.accept()
+        self._socket, self._socket_loop = websocket, asyncio.get_running_loop()
+        self.socket_connections += 1
+        await websocket.send_json(
+            {
+                "type": "hello",
+                "num_connections": 1,
+                "connection_info": {"app_id": "A1"},
+                "debug_info": {"host": "fake", "approximate_connection_time": 3600},
+            }
+        )
+        try:
+            while True:
+                message = await websocket.receive_json()
+                if "envelope_id" in message:
+                    self.socket_acks[message["envelope_id"]] = message.get("payload")
+        except WebSocketDisconnect:
+            pass
+
+    def push(self, envelope_type: str, payload: dict[str, Any]) -> str:
+        """Send an envelope to the connected Socket Mode client; returns its envelope_id."""
+        import asyncio
+
+        deadline = time.monotonic() + 10
+        while self._socket is None:
+            if time.monotonic() > deadline:
+                raise AssertionError("no Socket Mode client connected")
+            time.sleep(0.02)
+        envelope_id = f"env-{next(self._counter)}"
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": envelope_type,
+            "payload": payload,
+            "accepts_response_payload": envelope_type != "events_api",
+        }
+        asyncio.run_coroutine_threadsafe(
+            self._socket.send_json(envelope), self._socket_loop
+        ).result(timeout=5)
+        return envelope_id
+
+    def wait_ack(self, envelope_id: str, timeout: float = 10.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while envelope_id not in self.socket_acks:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no ack for {envelope_id}")
+            time.sleep(0.02)
+        return self.socket_acks[envelope_id]
+
     def asgi(self) -> Starlette:
         return Starlette(
             routes=[
                 Route("/api/{method}", self.api, methods=["GET", "POST"]),
                 Route("/response/{name}", self.response, methods=["POST"]),
                 Route("/upload/{file_id}", self.upload, methods=["POST", "PUT"]),
+                WebSocketRoute("/socket", self.socket),
             ]
         )
