@@ -22,12 +22,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from palbot.pal_api import errors as api_errors
 from palbot.pal_api.models import Conversation
-from palbot.services.errors import Denied, Duplicate, Invalid
+from palbot.services.errors import Denied, Duplicate, Invalid, NoKey
 from palbot.services.runtime import Actor, Runtime
 from palbot.slack.blocks import conversations as conv_blocks
 from palbot.slack.parsing import is_id
 from palbot.slack.text import escape
-from palbot.store.models import ConversationRecord, Limits, utc_now
+from palbot.store.models import ConversationRecord, Limits, Outcome, utc_now
 
 log = logging.getLogger("palbot.conversations")
 DEBOUNCE_SECONDS = 5.0  # the same start, by the same person, repeated within this is one action
@@ -55,6 +55,12 @@ class StartRequest:
     conversation_name: str | None = None
     test_mode: bool = False
     dedupe_keys: tuple[str, ...] = ()
+
+
+@dataclass
+class Accepted:
+    req: StartRequest
+    seq: int
 
 
 @dataclass
@@ -99,10 +105,13 @@ class ConversationService:
 
     # ---- start -----------------------------------------------------------------------
 
-    async def start(self, slack: AsyncWebClient, req: StartRequest) -> StartResult:
+    def accept(self, req: StartRequest) -> Accepted:
+        """The fast part, done before the ack: check, claim the action's keys, audit
+        `accepted`. Raises Invalid, Duplicate or NoKey; nothing is billed here."""
         rt, actor = self.rt, req.actor
         if not is_id(req.pal_id):
             raise Invalid("That is not a PAL id (letters, digits, - and _).", field="pal_id")
+        rt.pal_client(actor.team_id)  # raises NoKey before anything is claimed
         for key in req.dedupe_keys:
             if not rt.store.idempotency.claim(key, team_id=actor.team_id):
                 raise Duplicate(
@@ -118,6 +127,24 @@ class ConversationService:
                 "You just started a conversation with this PAL here; palbot did not "
                 "start a second one. Wait a few seconds to start another."
             )
+        row = rt.store.audit.append(
+            "conversation.start",
+            "accepted",
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            channel_id=req.channel_id,
+            target=req.pal_id,
+            detail={"test_mode": req.test_mode, "conversation_name": req.conversation_name},
+        )
+        return Accepted(req, row.seq)
+
+    async def start(self, slack: AsyncWebClient, req: StartRequest) -> StartResult:
+        return await self.run(slack, self.accept(req))
+
+    async def run(self, slack: AsyncWebClient, accepted: Accepted) -> StartResult:
+        """The slow part, after the ack: limits, the PAL API, the join message."""
+        rt, req = self.rt, accepted.req
+        actor = req.actor
         client = rt.pal_client(actor.team_id)
         audit = rt.store.audit
         base: dict[str, Any] = {
@@ -134,17 +161,14 @@ class ConversationService:
                     "conversation.start",
                     "denied",
                     target=req.pal_id,
-                    detail={"reason": "limit", "limits": limits.model_dump()},
+                    detail={
+                        "reason": "limit",
+                        "limits": limits.model_dump(),
+                        "accepted_seq": accepted.seq,
+                    },
                     **base,
                 )
                 return StartResult(False, refusal)
-            accepted = audit.append(
-                "conversation.start",
-                "accepted",
-                target=req.pal_id,
-                detail={"test_mode": req.test_mode},
-                **base,
-            )
 
             def fail(kind: str, **extra: Any) -> None:
                 audit.append(
@@ -309,48 +333,61 @@ class ConversationService:
 
     # ---- end -------------------------------------------------------------------------
 
+    def accept_end(self, actor: Actor, conversation_id: str) -> int:
+        """Audit `accepted` for an end request, before its ack."""
+        return self.rt.store.audit.append(
+            "conversation.end",
+            "accepted",
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            channel_id=actor.channel_id,
+            target=conversation_id[:128],
+        ).seq
+
     async def end(
         self,
         slack: AsyncWebClient,
         actor: Actor,
         conversation_id: str,
         is_admin: Callable[[], Awaitable[bool]],
+        accepted_seq: int | None = None,
     ) -> str:
         rt = self.rt
         base: dict[str, Any] = {
             "team_id": actor.team_id,
             "user_id": actor.user_id,
             "channel_id": actor.channel_id,
-            "target": conversation_id,
+            "target": conversation_id[:128],
         }
         record = rt.store.conversations.get(conversation_id) if is_id(conversation_id) else None
+
+        def close(outcome: Outcome, **detail: Any) -> None:
+            if accepted_seq is not None:
+                detail["accepted_seq"] = accepted_seq
+            rt.store.audit.append("conversation.end", outcome, detail=detail, **base)
+
         if record is None or record.team_id != actor.team_id:
-            rt.store.audit.append(
-                "conversation.end", "invalid", detail={"reason": "unknown id"}, **base
-            )
+            close("invalid", reason="unknown id")
             raise Invalid(
                 f"No conversation `{conversation_id[:64]}` was started from this workspace."
             )
         if record.started_by != actor.user_id and not await is_admin():
-            rt.store.audit.append("conversation.end", "denied", **base)
+            close("denied", reason="neither the starter nor an admin")
             raise Denied(
                 "Only the person who started this conversation, or a workspace admin, can end it."
             )
         if record.status != "active":
+            close("ok", already_ended=True)
             return "That conversation has already ended."
-        client = rt.pal_client(actor.team_id)
-        accepted = rt.store.audit.append("conversation.end", "accepted", **base)
+        if accepted_seq is None:
+            accepted_seq = self.accept_end(actor, conversation_id)
         try:
+            client = rt.pal_client(actor.team_id)
             await client.end_conversation(conversation_id)
         except api_errors.NotFound:
             pass  # gone upstream already: record it as ended
-        except api_errors.PalApiError as exc:
-            rt.store.audit.append(
-                "conversation.end",
-                "error",
-                detail={"accepted_seq": accepted.seq, "error": type(exc).__name__},
-                **base,
-            )
+        except (api_errors.PalApiError, NoKey) as exc:
+            close("error", error=type(exc).__name__)
             raise
         if not await self.record_end(
             slack, conversation_id, ended_by=actor.user_id, reason="ended from Slack"
@@ -361,9 +398,7 @@ class ConversationService:
                 await self._update(
                     slack, ended.channel_id, ended.message_ts, conv_blocks.ended_message(ended)
                 )
-        rt.store.audit.append(
-            "conversation.end", "ok", detail={"accepted_seq": accepted.seq}, **base
-        )
+        close("ok")
         return f"Ended the conversation with {escape(record.pal_name or record.pal_id)}."
 
     async def record_end(

@@ -9,11 +9,13 @@ from typing import Any
 
 import jsonpatch
 
+from palbot.pal_api import PalApiClient
 from palbot.pal_api import errors as api_errors
 from palbot.pal_api.models import PalCreate, parse_patch
-from palbot.services.errors import Invalid
+from palbot.services.errors import Invalid, NoKey
 from palbot.services.runtime import Actor, Runtime
 from palbot.slack import ids
+from palbot.store.models import AuditAction
 
 FORM_FIELD_PATHS = {
     ids.PERCEPTION_MODEL: ("perception", "perception_model"),
@@ -102,16 +104,52 @@ def build_create_body(form: dict[str, str | None]) -> PalCreate:
         raise Invalid(f"{path}: {msg}", field=ids.EXTRA_JSON) from None
 
 
-async def create_pal(rt: Runtime, actor: Actor, body: PalCreate) -> dict[str, Any]:
-    client = rt.pal_client(actor.team_id)
-    accepted = rt.store.audit.append(
-        "pal.create",
+def accept(
+    rt: Runtime,
+    action: AuditAction,
+    actor: Actor,
+    *,
+    target: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> int:
+    """Audit `accepted` for an action whose result comes after the ack; returns its seq."""
+    return rt.store.audit.append(
+        action,
         "accepted",
         team_id=actor.team_id,
         user_id=actor.user_id,
         channel_id=actor.channel_id,
-        detail={"pal_name": body.pal_name},
+        target=target,
+        detail=detail,
+    ).seq
+
+
+def client_or_fail(
+    rt: Runtime, action: AuditAction, actor: Actor, accepted_seq: int, target: str | None = None
+) -> PalApiClient:
+    """The workspace's PAL API client; a key removed meanwhile closes the accepted row."""
+    try:
+        return rt.pal_client(actor.team_id)
+    except NoKey:
+        rt.store.audit.append(
+            action,
+            "error",
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            channel_id=actor.channel_id,
+            target=target,
+            detail={"accepted_seq": accepted_seq, "error": "NoKey"},
+        )
+        raise
+
+
+async def create_pal(
+    rt: Runtime, actor: Actor, body: PalCreate, accepted_seq: int | None = None
+) -> dict[str, Any]:
+    accepted_seq = accepted_seq or accept(
+        rt, "pal.create", actor, detail={"pal_name": body.pal_name}
     )
+    client = client_or_fail(rt, "pal.create", actor, accepted_seq, target=None)
     try:
         pal = await client.create_pal(body)
     except api_errors.PalApiError as exc:
@@ -122,7 +160,7 @@ async def create_pal(rt: Runtime, actor: Actor, body: PalCreate) -> dict[str, An
             user_id=actor.user_id,
             channel_id=actor.channel_id,
             detail={
-                "accepted_seq": accepted.seq,
+                "accepted_seq": accepted_seq,
                 "error": type(exc).__name__,
                 "status": exc.status,
             },
@@ -136,7 +174,7 @@ async def create_pal(rt: Runtime, actor: Actor, body: PalCreate) -> dict[str, An
         user_id=actor.user_id,
         channel_id=actor.channel_id,
         target=pal.pal_id,
-        detail={"accepted_seq": accepted.seq, "pal_name": pal.pal_name},
+        detail={"accepted_seq": accepted_seq, "pal_name": pal.pal_name},
     )
     return doc
 
@@ -196,19 +234,14 @@ async def patch_pal(
     before: dict[str, Any],
     *,
     force: bool = False,
+    accepted_seq: int | None = None,
 ) -> PatchOutcome:
     """PATCH upstream. NoChange and PatchConflict are raised for the caller to present."""
     expected = apply_locally(before, ops)
-    client = rt.pal_client(actor.team_id)
-    accepted = rt.store.audit.append(
-        "pal.patch",
-        "accepted",
-        team_id=actor.team_id,
-        user_id=actor.user_id,
-        channel_id=actor.channel_id,
-        target=pal_id,
-        detail={"ops": ops, "force": force},
+    accepted_seq = accepted_seq or accept(
+        rt, "pal.patch", actor, target=pal_id, detail={"ops": ops, "force": force}
     )
+    client = client_or_fail(rt, "pal.patch", actor, accepted_seq, target=pal_id)
     try:
         result = await client.patch_pal(pal_id, ops, force=force)
     except api_errors.NoChange:
@@ -219,7 +252,7 @@ async def patch_pal(
             user_id=actor.user_id,
             channel_id=actor.channel_id,
             target=pal_id,
-            detail={"accepted_seq": accepted.seq, "changed": False},
+            detail={"accepted_seq": accepted_seq, "changed": False},
         )
         raise
     except api_errors.PalApiError as exc:
@@ -231,7 +264,7 @@ async def patch_pal(
             channel_id=actor.channel_id,
             target=pal_id,
             detail={
-                "accepted_seq": accepted.seq,
+                "accepted_seq": accepted_seq,
                 "error": type(exc).__name__,
                 "status": exc.status,
             },
@@ -255,7 +288,7 @@ async def patch_pal(
         channel_id=actor.channel_id,
         target=pal_id,
         detail={
-            "accepted_seq": accepted.seq,
+            "accepted_seq": accepted_seq,
             "changed": True,
             "discarded_maker_changes": result.discarded_maker_changes,
         },
@@ -263,16 +296,11 @@ async def patch_pal(
     return PatchOutcome(changes=changes, discarded=result.discarded_maker_changes, after=after)
 
 
-async def delete_pal(rt: Runtime, actor: Actor, pal_id: str) -> None:
-    client = rt.pal_client(actor.team_id)
-    accepted = rt.store.audit.append(
-        "pal.delete",
-        "accepted",
-        team_id=actor.team_id,
-        user_id=actor.user_id,
-        channel_id=actor.channel_id,
-        target=pal_id,
-    )
+async def delete_pal(
+    rt: Runtime, actor: Actor, pal_id: str, accepted_seq: int | None = None
+) -> None:
+    accepted_seq = accepted_seq or accept(rt, "pal.delete", actor, target=pal_id)
+    client = client_or_fail(rt, "pal.delete", actor, accepted_seq, target=pal_id)
     try:
         await client.delete_pal(pal_id)
     except api_errors.PalApiError as exc:
@@ -283,7 +311,7 @@ async def delete_pal(rt: Runtime, actor: Actor, pal_id: str) -> None:
             user_id=actor.user_id,
             channel_id=actor.channel_id,
             target=pal_id,
-            detail={"accepted_seq": accepted.seq, "error": type(exc).__name__},
+            detail={"accepted_seq": accepted_seq, "error": type(exc).__name__},
         )
         raise
     rt.store.audit.append(
@@ -293,5 +321,5 @@ async def delete_pal(rt: Runtime, actor: Actor, pal_id: str) -> None:
         user_id=actor.user_id,
         channel_id=actor.channel_id,
         target=pal_id,
-        detail={"accepted_seq": accepted.seq},
+        detail={"accepted_seq": accepted_seq},
     )

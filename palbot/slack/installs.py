@@ -19,6 +19,8 @@ async def forget_installation(rt: Runtime, body: dict[str, Any], context: Any, r
     await rt.store.installations.async_delete_all(
         enterprise_id=enterprise_id, team_id=None if is_org else team_id
     )
+    # drop the cached authorization once the rows are gone (a request racing in between
+    # re-reads the store and finds nothing)
     rt.forget_team(enterprise_id, None if is_org else team_id)
     rt.store.audit.append(
         "app.uninstall",

@@ -109,7 +109,7 @@ def test_two_workspaces_install_through_oauth(
     while palbot.store.installations.count() != (1, 1) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert palbot.store.installations.count() == (1, 1)
-    assert palbot.audit("app.uninstall")[-1].outcome == "ok"
+    palbot.wait_audit("app.uninstall", "ok")
     refused = palbot.slack.command("help", team="T2")
     assert refused.status_code == 200  # Bolt answers through the response_url
     told = fake_slack.wait_response(where=lambda r: "not installed" in json.dumps(r.args))

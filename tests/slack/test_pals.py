@@ -340,5 +340,8 @@ def test_delete_needs_admin_and_confirmation(
     done = fake_slack.wait_response(where=lambda r: "Deleted the PAL" in json.dumps(r.args))
     assert done[-1].args.get("replace_original") is True
     assert len(sandbox.requests("DELETE", f"/v2/pals/{pal_id}")) == 1
-    outcomes = [e.outcome for e in palbot.audit("pal.delete")]
-    assert outcomes == ["denied", "denied", "accepted", "ok"]
+    rows = palbot.audit("pal.delete")
+    # the command's refusal; then each click: accepted before its ack, then its outcome
+    assert [e.outcome for e in rows] == ["denied", "accepted", "denied", "accepted", "ok"]
+    assert rows[2].detail["accepted_seq"] == rows[1].seq
+    assert rows[4].detail["accepted_seq"] == rows[3].seq

@@ -60,9 +60,9 @@ class Actions:
     async def start(
         self, ack: AsyncAck, body: dict[str, Any], context: Any, client: AsyncWebClient
     ) -> None:
-        await ack()
         click = Click(body, context, client)
         if not is_id(click.value) or not click.actor.channel_id:
+            await ack()
             await click.reply.send(
                 error_message(
                     "This button has no PAL or channel to start in; use `/pal start <pal_id>`."
@@ -77,7 +77,14 @@ class Actions:
             dedupe_keys=(f"action:{action_ts}",),
         )
         try:
-            await run_start(self.convs, client, start, click.reply)
+            accepted = self.convs.accept(start)  # audited before the ack
+        except UserError as exc:
+            await ack()
+            await click.reply.send(error_message(exc.message))
+            return
+        await ack()
+        try:
+            await run_start(self.convs, client, accepted, click.reply)
         except (UserError, api_errors.PalApiError) as exc:
             text = exc.message if isinstance(exc, UserError) else str(exc)
             await click.reply.send(error_message(text))
@@ -127,11 +134,16 @@ class Actions:
     async def end(
         self, ack: AsyncAck, body: dict[str, Any], context: Any, client: AsyncWebClient
     ) -> None:
-        await ack()
         click = Click(body, context, client)
+        seq = self.convs.accept_end(click.actor, click.value)  # audited before the ack
+        await ack()
         try:
             text = await self.convs.end(
-                client, click.actor, click.value, lambda: self.rt.is_admin(client, click.actor)
+                client,
+                click.actor,
+                click.value,
+                lambda: self.rt.is_admin(client, click.actor),
+                accepted_seq=seq,
             )
         except (UserError, api_errors.PalApiError) as exc:
             text = exc.message if isinstance(exc, UserError) else str(exc)
@@ -142,10 +154,12 @@ class Actions:
     async def delete(
         self, ack: AsyncAck, body: dict[str, Any], context: Any, client: AsyncWebClient
     ) -> None:
-        await ack()
         click = Click(body, context, client)
         if not is_id(click.value):
+            await ack()
             return
+        seq = pal_service.accept(self.rt, "pal.delete", click.actor, target=click.value)
+        await ack()
         if not await require_admin(
             self.rt,
             client,
@@ -154,10 +168,11 @@ class Actions:
             "delete PALs",
             click.reply,
             target=click.value,
+            accepted_seq=seq,
         ):
             return
         try:
-            await pal_service.delete_pal(self.rt, click.actor, click.value)
+            await pal_service.delete_pal(self.rt, click.actor, click.value, accepted_seq=seq)
         except (UserError, api_errors.PalApiError) as exc:
             text = exc.message if isinstance(exc, UserError) else str(exc)
             await click.reply.send(error_message(f"The PAL was not deleted. {text}"))
@@ -169,17 +184,31 @@ class Actions:
     async def force(
         self, ack: AsyncAck, body: dict[str, Any], context: Any, client: AsyncWebClient
     ) -> None:
-        await ack()
         click = Click(body, context, client)
         session = self.rt.patch_sessions.pop(click.value)
         if session is None or not session.ops:
+            await ack()
             await click.reply.send(
                 error_message("This confirmation has expired; run the patch again.")
             )
             return
+        seq = pal_service.accept(
+            self.rt,
+            "pal.patch",
+            click.actor,
+            target=session.pal_id,
+            detail={"ops": session.ops, "force": True},
+        )
+        await ack()
         if click.view is None:
             await patch_inline(
-                self.rt, click.actor, click.reply, session.pal_id, session.ops, force=True
+                self.rt,
+                click.actor,
+                click.reply,
+                session.pal_id,
+                session.ops,
+                force=True,
+                accepted_seq=seq,
             )
             return
         view_id = str(click.view["id"])
@@ -188,7 +217,13 @@ class Actions:
         )
         try:
             outcome = await pal_service.patch_pal(
-                self.rt, click.actor, session.pal_id, session.ops, session.doc, force=True
+                self.rt,
+                click.actor,
+                session.pal_id,
+                session.ops,
+                session.doc,
+                force=True,
+                accepted_seq=seq,
             )
         except api_errors.NoChange:
             await client.views_update(

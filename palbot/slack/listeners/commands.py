@@ -14,8 +14,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from palbot.pal_api import errors as api_errors
 from palbot.services import pals as pal_service
-from palbot.services.conversations import ConversationService, StartRequest
-from palbot.services.errors import Duplicate, UserError
+from palbot.services.conversations import Accepted, ConversationService, StartRequest
+from palbot.services.errors import UserError
 from palbot.services.keys import remove_key
 from palbot.services.runtime import Actor, PatchSession, Runtime
 from palbot.slack import ids
@@ -30,6 +30,7 @@ from palbot.slack.metadata import ModalMetadata
 from palbot.slack.parsing import USAGE, Command, is_id, parse
 from palbot.slack.request import Reply, actor_from
 from palbot.slack.text import escape
+from palbot.store.models import Limits, Outcome
 
 log = logging.getLogger("palbot.commands")
 
@@ -213,8 +214,11 @@ class PalCommand:
             return
         if cmd.rest:
             ops = pal_service.parse_patch_text(cmd.rest, field="patch")  # raises: ack'd error
+            seq = pal_service.accept(
+                self.rt, "pal.patch", req.actor, target=pal_id, detail={"ops": ops, "force": False}
+            )
             await req.ack()
-            await patch_inline(self.rt, req.actor, req.reply, pal_id, ops)
+            await patch_inline(self.rt, req.actor, req.reply, pal_id, ops, accepted_seq=seq)
             return
         await req.ack()
         metadata = req.metadata(pal_id)
@@ -265,7 +269,6 @@ class PalCommand:
         if self._needs_key(req):
             await req.ack(key_blocks.no_key_message())
             return
-        await req.ack()
         start = StartRequest(
             actor=req.actor,
             pal_id=cmd.arg,
@@ -274,7 +277,9 @@ class PalCommand:
             test_mode=cmd.test,
             dedupe_keys=(f"trigger:{req.trigger_id}",) if req.trigger_id else (),
         )
-        await run_start(self.convs, req.client, start, req.reply)
+        accepted = self.convs.accept(start)  # audited before the ack; Duplicate goes in the ack
+        await req.ack()
+        await run_start(self.convs, req.client, accepted, req.reply)
 
     async def end(self, req: Request, cmd: Command) -> None:
         if not is_id(cmd.arg):
@@ -284,9 +289,14 @@ class PalCommand:
         if self._needs_key(req):
             await req.ack(key_blocks.no_key_message())
             return
+        seq = self.convs.accept_end(req.actor, cmd.arg)
         await req.ack()
         text = await self.convs.end(
-            req.client, req.actor, cmd.arg, lambda: self.rt.is_admin(req.client, req.actor)
+            req.client,
+            req.actor,
+            cmd.arg,
+            lambda: self.rt.is_admin(req.client, req.actor),
+            accepted_seq=seq,
         )
         await req.reply.send(ok_message(text))
 
@@ -336,7 +346,6 @@ class PalCommand:
         ):
             return
         workspace = self.rt.store.workspaces.get(req.actor.team_id)
-        from palbot.store.models import Limits
 
         await req.open_view(
             admin_blocks.limits_modal(req.metadata(), workspace.limits if workspace else Limits())
@@ -358,13 +367,40 @@ async def patch_inline(
     ops: list[dict[str, Any]],
     *,
     force: bool = False,
+    accepted_seq: int | None = None,
 ) -> None:
     """`/pal patch <id> <json>` and the Overwrite button: fetch, check locally, send, report."""
-    client = rt.pal_client(actor.team_id)
+    seq = accepted_seq or pal_service.accept(
+        rt, "pal.patch", actor, target=pal_id, detail={"ops": ops, "force": force}
+    )
+
+    def close(outcome: Outcome, **detail: Any) -> None:
+        rt.store.audit.append(
+            "pal.patch",
+            outcome,
+            team_id=actor.team_id,
+            user_id=actor.user_id,
+            channel_id=actor.channel_id,
+            target=pal_id,
+            detail={"accepted_seq": seq, **detail},
+        )
+
     try:
-        before = (await client.get_pal(pal_id)).raw
+        before = (await rt.pal_client(actor.team_id).get_pal(pal_id)).raw
+    except (UserError, api_errors.PalApiError) as exc:
+        close("error", error=type(exc).__name__)
+        await reply.send(error_message(exc.message if isinstance(exc, UserError) else str(exc)))
+        return
+    try:
         pal_service.apply_locally(before, ops, field="patch")
-        outcome = await pal_service.patch_pal(rt, actor, pal_id, ops, before, force=force)
+    except UserError as exc:
+        close("invalid", reason=exc.message)
+        await reply.send(error_message(exc.message))
+        return
+    try:
+        outcome = await pal_service.patch_pal(
+            rt, actor, pal_id, ops, before, force=force, accepted_seq=seq
+        )
     except UserError as exc:
         await reply.send(error_message(exc.message))
         return
@@ -399,15 +435,11 @@ async def patch_inline(
 
 
 async def run_start(
-    convs: ConversationService, client: AsyncWebClient, start: StartRequest, reply: Reply
+    convs: ConversationService, client: AsyncWebClient, accepted: Accepted, reply: Reply
 ) -> None:
-    try:
-        result = await convs.start(client, start)
-    except Duplicate as exc:
-        await reply.send(error_message(exc.message))
-        return
+    result = await convs.run(client, accepted)
     if result.ok:
-        if start.test_mode:
+        if accepted.req.test_mode:
             await reply.send(ok_message(result.message + " (test mode: nobody joins, no cost)"))
         return
     if result.concurrency_limited:

@@ -20,6 +20,7 @@ async def require_admin(
     what: str,
     reply: Reply,
     target: str | None = None,
+    accepted_seq: int | None = None,
 ) -> bool:
     """True for an admin; otherwise audits `denied`, tells the user, and returns False."""
     if await rt.is_admin(client, actor):
@@ -31,7 +32,10 @@ async def require_admin(
         user_id=actor.user_id,
         channel_id=actor.channel_id,
         target=target,
-        detail={"reason": "not an admin"},
+        detail={
+            "reason": "not an admin",
+            **({"accepted_seq": accepted_seq} if accepted_seq else {}),
+        },
     )
     await reply.send(error_message(ADMIN_ONLY.format(what=what)))
     return False

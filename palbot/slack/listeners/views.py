@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from palbot.pal_api import errors as api_errors
 from palbot.services import keys as key_service
 from palbot.services import pals as pal_service
-from palbot.services.conversations import ConversationService, StartRequest
+from palbot.services.conversations import Accepted, ConversationService, StartRequest
 from palbot.services.errors import Duplicate, Invalid, NoKey, UserError
 from palbot.services.runtime import Actor, PatchSession, Runtime
 from palbot.slack import ids
@@ -183,9 +183,17 @@ class Views:
             )
             await ack(_errors(exc.field or ids.PAL_NAME, exc.message))
             return
+        try:
+            self.rt.pal_client(sub.actor.team_id)
+        except NoKey as exc:
+            await ack(_errors(ids.PAL_NAME, exc.message))
+            return
         if not self.rt.store.idempotency.claim(sub.dedupe_key(), team_id=sub.actor.team_id):
             await ack()  # a repeated submission: the first one is already being handled
             return
+        seq = pal_service.accept(
+            self.rt, "pal.create", sub.actor, detail={"pal_name": pal_body.pal_name}
+        )
         await ack(
             _update(
                 loading_view(
@@ -193,11 +201,11 @@ class Views:
                 )
             )
         )
-        self.rt.spawn(self._finish_create(sub, pal_body))
+        self.rt.spawn(self._finish_create(sub, pal_body, seq))
 
-    async def _finish_create(self, sub: Submission, pal_body: Any) -> None:
+    async def _finish_create(self, sub: Submission, pal_body: Any, seq: int) -> None:
         try:
-            pal = await pal_service.create_pal(self.rt, sub.actor, pal_body)
+            pal = await pal_service.create_pal(self.rt, sub.actor, pal_body, accepted_seq=seq)
         except (UserError, api_errors.PalApiError) as exc:
             text = exc.message if isinstance(exc, UserError) else str(exc)
             await sub.show(
@@ -279,16 +287,23 @@ class Views:
         if not self.rt.store.idempotency.claim(sub.dedupe_key(), team_id=sub.actor.team_id):
             await ack()
             return
+        seq = pal_service.accept(
+            self.rt,
+            "pal.patch",
+            sub.actor,
+            target=session.pal_id,
+            detail={"ops": ops, "force": False},
+        )
         await ack(_update(loading_view("Patch PAL", "Applying the patch…", metadata=sub.metadata)))
-        self.rt.spawn(self._finish_patch(sub, session, ops))
+        self.rt.spawn(self._finish_patch(sub, session, ops, seq))
 
     async def _finish_patch(
-        self, sub: Submission, session: PatchSession, ops: list[dict[str, Any]], force: bool = False
+        self, sub: Submission, session: PatchSession, ops: list[dict[str, Any]], seq: int
     ) -> None:
         name = pal_blocks.pal_title(session.doc)
         try:
             outcome = await pal_service.patch_pal(
-                self.rt, sub.actor, session.pal_id, ops, session.doc, force=force
+                self.rt, sub.actor, session.pal_id, ops, session.doc, accepted_seq=seq
             )
         except api_errors.NoChange:
             await sub.show(
@@ -351,7 +366,6 @@ class Views:
         if len(name) > 200:
             await ack(_errors(ids.CONVERSATION_NAME, "200 characters at most."))
             return
-        await ack(_update(loading_view("Start conversation", "Starting the conversation…")))
         actor = Actor(
             team_id=sub.actor.team_id,
             user_id=sub.actor.user_id,
@@ -365,13 +379,23 @@ class Views:
             conversation_name=name or None,
             dedupe_keys=(f"view:{sub.view_id}",),
         )
-        self.rt.spawn(self._finish_start(sub, start))
-
-    async def _finish_start(self, sub: Submission, start: StartRequest) -> None:
         try:
-            result = await self.convs.start(sub.client, start)
+            accepted = self.convs.accept(start)  # audited before the ack
         except Duplicate:
-            return  # the first submission is being handled and will update this view
+            await ack()  # the first submission is being handled and will update this view
+            return
+        except Invalid as exc:
+            await ack(_errors(ids.PAL_ID, exc.message))
+            return
+        except NoKey as exc:
+            await ack(_errors(ids.PAL_ID, exc.message))
+            return
+        await ack(_update(loading_view("Start conversation", "Starting the conversation…")))
+        self.rt.spawn(self._finish_start(sub, accepted))
+
+    async def _finish_start(self, sub: Submission, accepted: Accepted) -> None:
+        try:
+            result = await self.convs.run(sub.client, accepted)
         except (UserError, api_errors.PalApiError) as exc:
             text = exc.message if isinstance(exc, UserError) else str(exc)
             await sub.show(
