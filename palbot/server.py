@@ -27,6 +27,7 @@ from palbot.slack.app import build_app
 from palbot.store import Store, open_store
 
 log = logging.getLogger("palbot.server")
+MAX_SLACK_BODY = 1_000_000  # Slack's own requests are far smaller
 
 
 @dataclass
@@ -88,7 +89,15 @@ def build_asgi(
         handler = AsyncSlackRequestHandler(bot.app)
 
         async def events(request: Request) -> Response:
-            return await handler.handle(request)
+            length = request.headers.get("content-length", "")
+            if length.isdigit() and int(length) > MAX_SLACK_BODY:
+                return JSONResponse({"error": "body too large"}, status_code=413)
+            if len(await request.body()) > MAX_SLACK_BODY:  # cached for the handler
+                return JSONResponse({"error": "body too large"}, status_code=413)
+            try:
+                return await handler.handle(request)
+            except ValueError:  # a payload that is not JSON: Bolt parses before verifying
+                return JSONResponse({"error": "malformed request"}, status_code=400)
 
         routes.append(Route("/slack/events", events, methods=["POST"]))
         if bot.settings.mode is SlackMode.OAUTH:

@@ -1,0 +1,189 @@
+"""Faults lose nothing: the PAL API and Slack misbehaving, and palbot killed mid-burst."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from cryptography.fernet import Fernet
+
+from palbot.store.sqlite.store import open_sqlite_store
+from tests.conftest import SANDBOX_KEY, SandboxHandle
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_client import SlackSender
+from tests.servers import reserve_socket
+from tests.slack.conftest import BOT_TOKEN, SIGNING_SECRET, PalbotHandle
+from tests.slack.test_conversations import started
+from tests.slack.test_pals import make_pal
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_pal_api_faults_become_specific_messages(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot.connect_key()
+    cases = [
+        ({"status": 503}, "not answering"),
+        ({"status": 429, "headers": {"Retry-After": "0"}}, "rate-limiting"),
+        ({"status": 401, "body": {"message": "Invalid access token"}}, "/pal key"),
+        ({"latency": 12.0}, "did not answer in time"),
+    ]
+    for fault, needle in cases:
+        sandbox.admin.delete("/_sandbox/faults")
+        sandbox.fault(method="GET", path="/v2/pals", **fault)
+        began = time.monotonic()
+        resp = palbot.slack.command("list")
+        assert resp.status_code == 200 and time.monotonic() - began < 1.0
+        fake_slack.wait_response(where=lambda r, n=needle: n in json.dumps(r.args), timeout=20)
+    sandbox.admin.delete("/_sandbox/faults")
+
+
+def test_slack_rate_limit_is_retried(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    fake_slack.fail_next("chat.postMessage", status=429, headers={"Retry-After": "1"})
+    palbot.slack.command(f"start {pal_id}")
+    started(palbot, fake_slack)
+    assert len(fake_slack.of("chat.postMessage")) == 2  # the 429, then the retry
+    assert len(sandbox.requests("POST", "/v2/conversations")) == 1
+
+
+def test_slack_server_error_costs_nothing(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    fake_slack.fail_next("chat.postMessage", error="internal_error", status=500)
+    palbot.slack.command(f"start {pal_id}")
+    palbot.wait_audit("conversation.start", "error")
+    assert sandbox.requests("POST", "/v2/conversations") == []  # nothing billed
+    fake_slack.wait_response(where=lambda r: "Slack refused" in json.dumps(r.args))
+    # Slack failing on the modal itself: the user is told to retry
+    fake_slack.fail_next("views.open", error="expired_trigger_id")
+    palbot.slack.command("create")
+    fake_slack.wait_response(where=lambda r: "did not open the form" in json.dumps(r.args))
+
+
+def test_slow_slack_does_not_delay_acks(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    fake_slack.delays["chat.postMessage"] = 2.0
+    began = time.monotonic()
+    assert palbot.slack.command(f"start {pal_id}").status_code == 200
+    assert time.monotonic() - began < 1.0
+    started(palbot, fake_slack)
+
+
+BURST = 60
+
+
+def _serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "palbot", "serve", "--port", str(port)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("palbot serve did not start")
+
+
+def test_sigkill_in_a_burst_loses_no_acknowledged_action(
+    tmp_path: Path, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    db = tmp_path / "palbot.db"
+    secret = Fernet.generate_key().decode()
+    store = open_sqlite_store(db, secret)
+    store.workspaces.set_pal_key("T1", SANDBOX_KEY, set_by="U_ADMIN")
+    store.close()
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    sandbox.configure(concurrency_cap=1000)
+    sandbox.fault(method="POST", path="/v2/conversations", latency=0.3)
+    sock = reserve_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {
+        **os.environ,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": fake_slack.url + "/api/",
+        "PAL_API_URL": sandbox.url,
+        "PALBOT_DATABASE": str(db),
+        "PALBOT_SECRET_KEY": secret,
+    }
+    for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "PALBOT_PUBLIC_URL"):
+        env.pop(name, None)
+    proc = _serve(env, port)
+    sender = SlackSender(f"http://127.0.0.1:{port}", SIGNING_SECRET, fake_slack.response_url)
+    acked: list[str] = []
+    lock = threading.Lock()
+
+    def fire(i: int) -> None:
+        name = f"burst-{i:03d}"
+        try:
+            resp = sender.command(f"start {pal_id} {name}", channel=f"C{i:03d}")
+        except httpx.HTTPError:
+            return
+        if resp.status_code == 200:
+            with lock:
+                acked.append(name)
+
+    threads = [threading.Thread(target=fire, args=(i,)) for i in range(BURST)]
+    for t in threads:
+        t.start()
+    while len(acked) < BURST // 3:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    for t in threads:
+        t.join(timeout=30)
+    assert 0 < len(acked) < BURST
+
+    check = open_sqlite_store(db, secret)
+    assert check.db.integrity_check() == "ok"
+    assert check.audit.verify().ok
+    accepted = {
+        e.detail.get("conversation_name")
+        for e in check.audit.iter_entries(action="conversation.start")
+        if e.outcome == "accepted"
+    }
+    missing = [name for name in acked if name not in accepted]
+    assert missing == [], f"acknowledged without an audit row: {missing}"
+    check.close()
+    verify = subprocess.run(
+        [sys.executable, "-m", "palbot", "audit", "verify"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert verify.returncode == 0 and "audit log OK" in verify.stdout
+
+    restarted = _serve(env, port)  # and it comes back, on the same file
+    try:
+        again = sender.command("help")
+        assert again.status_code == 200 and "palbot help" in again.text
+    finally:
+        restarted.terminate()
+        restarted.wait(timeout=10)
+    sandbox.admin.delete("/_sandbox/faults")
