@@ -78,19 +78,23 @@ def day_start(now: datetime | None = None) -> str:
     return start.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def limit_refusal(rt: Runtime, team_id: str, limits: Limits, test_mode: bool) -> str | None:
+def limit_refusal(
+    rt: Runtime, team_id: str, limits: Limits, test_mode: bool, in_flight: int = 0
+) -> str | None:
+    """Why a start would break the workspace's limits, counting starts still in flight."""
     if test_mode:
         return None  # test conversations cost nothing
     who = "A workspace admin can change it with `/pal limits`."
     if limits.max_concurrent is not None:
         active = [c for c in rt.store.conversations.list_active(team_id) if not c.test_mode]
-        if len(active) >= limits.max_concurrent:
+        if len(active) + in_flight >= limits.max_concurrent:
             return (
                 f"This workspace allows at most {limits.max_concurrent} concurrent "
-                f"conversations, and {len(active)} are active. End one first. {who}"
+                f"conversations, and {len(active) + in_flight} are active or starting. End one "
+                f"first. {who}"
             )
     if limits.max_per_day is not None:
-        today = rt.store.conversations.count_started_since(team_id, day_start())
+        today = rt.store.conversations.count_started_since(team_id, day_start()) + in_flight
         if today >= limits.max_per_day:
             return (
                 f"This workspace allows at most {limits.max_per_day} conversations per day "
@@ -152,23 +156,28 @@ class ConversationService:
             "user_id": actor.user_id,
             "channel_id": req.channel_id,
         }
-        async with rt.team_lock(actor.team_id):
-            workspace = rt.store.workspaces.get(actor.team_id)
-            limits = workspace.limits if workspace else Limits()
-            refusal = limit_refusal(rt, actor.team_id, limits, req.test_mode)
-            if refusal:
-                audit.append(
-                    "conversation.start",
-                    "denied",
-                    target=req.pal_id,
-                    detail={
-                        "reason": "limit",
-                        "limits": limits.model_dump(),
-                        "accepted_seq": accepted.seq,
-                    },
-                    **base,
-                )
-                return StartResult(False, refusal)
+        workspace = rt.store.workspaces.get(actor.team_id)
+        limits = workspace.limits if workspace else Limits()
+        in_flight = rt.starts_in_flight.get(actor.team_id, 0) if not req.test_mode else 0
+        refusal = limit_refusal(rt, actor.team_id, limits, req.test_mode, in_flight)
+        if refusal:
+            audit.append(
+                "conversation.start",
+                "denied",
+                target=req.pal_id,
+                detail={
+                    "reason": "limit",
+                    "limits": limits.model_dump(),
+                    "accepted_seq": accepted.seq,
+                },
+                **base,
+            )
+            return StartResult(False, refusal)
+        # The check above and this reservation run without an await in between: two starts
+        # racing in one process cannot both pass a limit, and no lock serialises the calls.
+        if not req.test_mode:
+            rt.starts_in_flight[actor.team_id] = in_flight + 1
+        try:
 
             def fail(kind: str, **extra: Any) -> None:
                 audit.append(
@@ -277,6 +286,9 @@ class ConversationService:
                 test_mode=req.test_mode,
             )
             rt.store.conversations.add(record)
+        finally:
+            if not req.test_mode:
+                rt.starts_in_flight[actor.team_id] -= 1
         await self._update(slack, channel_id, ts, conv_blocks.join_message(record))
         audit.append(
             "conversation.start",

@@ -60,7 +60,7 @@ class Runtime:
         self.patch_sessions: TTLCache[PatchSession] = TTLCache(ttl=3600, max_items=5000)
         self._admins: TTLCache[bool] = TTLCache(ttl=ADMIN_CACHE_SECONDS, max_items=20_000)
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._team_locks: dict[str, asyncio.Lock] = {}
+        self.starts_in_flight: dict[str, int] = {}  # per team: reserved against the limits
         # Set by the Slack app builder: a bot client for a team, outside any Slack request
         # (callbacks, the poller), and a hook to drop a team's cached authorization.
         self.slack_for_team: Callable[[str], Awaitable[AsyncWebClient | None]] = _no_client
@@ -124,9 +124,6 @@ class Runtime:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("background task %s failed", task.get_name(), exc_info=task.exception())
-
-    def team_lock(self, team_id: str) -> asyncio.Lock:
-        return self._team_locks.setdefault(team_id, asyncio.Lock())
 
     async def drain(self, timeout: float = 10.0) -> None:
         if self._tasks:

@@ -389,3 +389,27 @@ def test_audit_command(palbot: PalbotHandle, fake_slack: FakeSlack) -> None:
     check_message(shown[-1].args)
     assert "audit.read" in json.dumps(shown[-1].args)  # the denied read is listed
     assert [e.outcome for e in palbot.audit("audit.read")] == ["denied", "ok"]
+
+
+def test_concurrent_starts_cannot_both_pass_a_limit(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    from palbot.store.models import Limits
+
+    palbot.connect_key()
+    palbot.store.workspaces.set_limits("T1", Limits(max_concurrent=1), set_by=ADMIN)
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    sandbox.fault(method="POST", path="/v2/conversations", latency=0.5)
+    threads = [
+        threading.Thread(
+            target=palbot.slack.command, args=(f"start {pal_id} n{i}",), kwargs={"channel": f"C{i}"}
+        )
+        for i in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    started(palbot, fake_slack)
+    palbot.wait_audit("conversation.start", "denied", count=3)
+    assert len(sandbox.requests("POST", "/v2/conversations")) == 1
