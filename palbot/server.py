@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import aiohttp
 import uvicorn
 from pydantic import ValidationError
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -107,6 +109,13 @@ def build_asgi(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         bot.loop = asyncio.get_running_loop()
+        gc.collect()
+        gc.freeze()  # start-up objects (modules, app, caches) are never garbage: skip them in GC
+        # One pooled HTTP session for every Slack Web API call (slack_sdk otherwise opens a
+        # new connection per call); Bolt hands it on to each request's client.
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
+        bot.app.client.session = session
+        bot.rt.slack_session = session
         socket = None
         if socket_token:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -128,6 +137,7 @@ def build_asgi(
             if socket is not None:
                 await socket.close_async()
             await bot.rt.aclose()
+            await session.close()
             bot.store.close()
 
     return Starlette(routes=routes, lifespan=lifespan)

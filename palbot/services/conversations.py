@@ -116,37 +116,45 @@ class ConversationService:
         if not is_id(req.pal_id):
             raise Invalid("That is not a PAL id (letters, digits, - and _).", field="pal_id")
         rt.pal_client(actor.team_id)  # raises NoKey before anything is claimed
-        for key in req.dedupe_keys:
-            if not rt.store.idempotency.claim(key, team_id=actor.team_id):
-                raise Duplicate(
-                    "That request was already handled; no second conversation was started."
-                )
-        name_hash = hashlib.sha256((req.conversation_name or "").encode()).hexdigest()[:12]
-        debounce = (
-            f"start:{actor.team_id}:{actor.user_id}:{req.pal_id}:{req.channel_id}:"
-            f"{name_hash}:{int(req.test_mode)}"
-        )
-        if not rt.store.idempotency.claim(debounce, team_id=actor.team_id, window=DEBOUNCE_SECONDS):
-            raise Duplicate(
-                "You just started a conversation with this PAL here; palbot did not "
-                "start a second one. Wait a few seconds to start another."
+        with rt.store.transaction():  # the claims and the audit row: one commit
+            for key in req.dedupe_keys:
+                if not rt.store.idempotency.claim(key, team_id=actor.team_id):
+                    raise Duplicate(
+                        "That request was already handled; no second conversation was started."
+                    )
+            name_hash = hashlib.sha256((req.conversation_name or "").encode()).hexdigest()[:12]
+            debounce = (
+                f"start:{actor.team_id}:{actor.user_id}:{req.pal_id}:{req.channel_id}:"
+                f"{name_hash}:{int(req.test_mode)}"
             )
-        row = rt.store.audit.append(
-            "conversation.start",
-            "accepted",
-            team_id=actor.team_id,
-            user_id=actor.user_id,
-            channel_id=req.channel_id,
-            target=req.pal_id,
-            detail={"test_mode": req.test_mode, "conversation_name": req.conversation_name},
-        )
+            if not rt.store.idempotency.claim(
+                debounce, team_id=actor.team_id, window=DEBOUNCE_SECONDS
+            ):
+                raise Duplicate(
+                    "You just started a conversation with this PAL here; palbot did not "
+                    "start a second one. Wait a few seconds to start another."
+                )
+            row = rt.store.audit.append(
+                "conversation.start",
+                "accepted",
+                team_id=actor.team_id,
+                user_id=actor.user_id,
+                channel_id=req.channel_id,
+                target=req.pal_id,
+                detail={"test_mode": req.test_mode, "conversation_name": req.conversation_name},
+            )
         return Accepted(req, row.seq)
 
     async def start(self, slack: AsyncWebClient, req: StartRequest) -> StartResult:
         return await self.run(slack, self.accept(req))
 
     async def run(self, slack: AsyncWebClient, accepted: Accepted) -> StartResult:
-        """The slow part, after the ack: limits, the PAL API, the join message."""
+        """The slow part, after the ack: limits, the PAL API, the join message. A burst of
+        starts shares a bounded number of slots, so it never crowds out the acks."""
+        async with self.rt.work_slots:
+            return await self._run(slack, accepted)
+
+    async def _run(self, slack: AsyncWebClient, accepted: Accepted) -> StartResult:
         rt, req = self.rt, accepted.req
         actor = req.actor
         client = rt.pal_client(actor.team_id)
@@ -188,19 +196,22 @@ class ConversationService:
                     **base,
                 )
 
-            try:
-                pal = await client.get_pal(req.pal_id)
-            except api_errors.NotFound:
-                fail("NotFound")
-                return StartResult(
-                    False,
-                    f"No PAL `{req.pal_id}` in this workspace's PAL "
-                    "account. `/pal list` shows them.",
-                )
-            except api_errors.PalApiError as exc:
-                fail(type(exc).__name__)
-                return StartResult(False, str(exc))
-            pal_name = pal.pal_name or req.pal_id
+            pal_name = rt.pal_names.get(f"{actor.team_id}:{req.pal_id}")
+            if pal_name is None:  # not seen lately: check it exists before posting anything
+                try:
+                    pal = await client.get_pal(req.pal_id)
+                except api_errors.NotFound:
+                    fail("NotFound")
+                    return StartResult(
+                        False,
+                        f"No PAL `{req.pal_id}` in this workspace's PAL "
+                        "account. `/pal list` shows them.",
+                    )
+                except api_errors.PalApiError as exc:
+                    fail(type(exc).__name__)
+                    return StartResult(False, str(exc))
+                pal_name = pal.pal_name or req.pal_id
+                rt.remember_pal(actor.team_id, req.pal_id, pal_name)
             try:
                 posted = await slack.chat_postMessage(
                     channel=req.channel_id, **conv_blocks.starting_message(pal_name, actor.user_id)
@@ -262,6 +273,8 @@ class ConversationService:
                     active=rt.store.conversations.list_active(actor.team_id),
                 )
             except api_errors.PalApiError as exc:
+                if isinstance(exc, api_errors.NotFound):
+                    rt.remember_pal(actor.team_id, req.pal_id, None)  # gone since we cached it
                 fail(type(exc).__name__, status=exc.status)
                 await self._update(
                     slack,

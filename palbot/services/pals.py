@@ -176,6 +176,7 @@ async def create_pal(
         target=pal.pal_id,
         detail={"accepted_seq": accepted_seq, "pal_name": pal.pal_name},
     )
+    rt.remember_pal(actor.team_id, pal.pal_id, pal.pal_name)
     return doc
 
 
@@ -293,6 +294,7 @@ async def patch_pal(
             "discarded_maker_changes": result.discarded_maker_changes,
         },
     )
+    rt.remember_pal(actor.team_id, pal_id, after.get("pal_name") or pal_id)
     return PatchOutcome(changes=changes, discarded=result.discarded_maker_changes, after=after)
 
 
@@ -303,6 +305,7 @@ async def delete_pal(
     client = client_or_fail(rt, "pal.delete", actor, accepted_seq, target=pal_id)
     try:
         await client.delete_pal(pal_id)
+        rt.remember_pal(actor.team_id, pal_id, None)
     except api_errors.PalApiError as exc:
         rt.store.audit.append(
             "pal.delete",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from palbot.store import Store
 log = logging.getLogger("palbot.services")
 ADMIN_CACHE_SECONDS = 300.0
 ADMIN_CHECK_TIMEOUT = 2.0
+PAL_NAME_SECONDS = 120.0
+WORK_SLOTS = int(os.environ.get("PALBOT_WORK_SLOTS", "16"))  # slow after-ack jobs (PAL API + Slack round trips) running at once
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,10 @@ class Runtime:
         self.patch_sessions: TTLCache[PatchSession] = TTLCache(ttl=3600, max_items=5000)
         self._admins: TTLCache[bool] = TTLCache(ttl=ADMIN_CACHE_SECONDS, max_items=20_000)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.work_slots = asyncio.Semaphore(WORK_SLOTS)
+        # PAL names by "team:pal_id", seen lately (a start needs the name, not a fresh GET)
+        self.pal_names: TTLCache[str] = TTLCache(ttl=PAL_NAME_SECONDS, max_items=20_000)
+        self.slack_session: Any = None  # the pooled aiohttp session, set when serving
         self.starts_in_flight: dict[str, int] = {}  # per team: reserved against the limits
         # Set by the Slack app builder: a bot client for a team, outside any Slack request
         # (callbacks, the poller), and a hook to drop a team's cached authorization.
@@ -89,6 +96,12 @@ class Runtime:
             max_retries=s.pal_api_max_retries if max_retries is None else max_retries,
             http=self.http,
         )
+
+    def remember_pal(self, team_id: str, pal_id: str, name: str | None) -> None:
+        if name is None:
+            self.pal_names.pop(f"{team_id}:{pal_id}")
+        else:
+            self.pal_names.set(f"{team_id}:{pal_id}", name)
 
     # ---- permissions -----------------------------------------------------------------
 

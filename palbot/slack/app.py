@@ -40,8 +40,8 @@ NOT_INSTALLED = (
 AUTH_CACHE_SECONDS = 600.0
 
 
-def web_client(base_url: str, token: str | None = None) -> AsyncWebClient:
-    client = AsyncWebClient(token=token, base_url=base_url)
+def web_client(base_url: str, token: str | None = None, session: Any = None) -> AsyncWebClient:
+    client = AsyncWebClient(token=token, base_url=base_url, session=session)
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
     return client
 
@@ -203,6 +203,8 @@ def _oauth_clients(rt: Runtime, base_url: str) -> Any:
         bot = rt.store.installations.find_bot(enterprise, team_id)
         if bot is None and enterprise:
             bot = rt.store.installations.find_bot(enterprise, None, True)
-        return web_client(base_url, bot.bot_token) if bot and bot.bot_token else None
+        if bot is None or not bot.bot_token:
+            return None
+        return web_client(base_url, bot.bot_token, rt.slack_session)
 
     return for_team

@@ -4,6 +4,7 @@ by implementing these Protocols and passing the same behavioural tests (tests/st
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from palbot.store.models import (
@@ -67,6 +68,10 @@ class IdempotencyStore(Protocol):
     def claim(
         self, key: str, *, team_id: str | None = None, window: float | None = None
     ) -> bool: ...
+
+
+class UnitOfWork(Protocol):
+    def transaction(self) -> AbstractContextManager[object]: ...
 
 
 class SecretKeyRotation(Protocol):

@@ -187,6 +187,8 @@ class PalCommand:
         await req.ack()
         client = self.rt.pal_client(req.actor.team_id)
         page = await client.list_pals(limit=15)
+        for pal in page.data:
+            self.rt.remember_pal(req.actor.team_id, pal.pal_id, pal.pal_name or pal.pal_id)
         await req.reply.send(
             pal_blocks.pal_list_message([p.raw for p in page.data], page.total_count)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -66,6 +67,10 @@ class SqliteStore:
                 return
         if self.box.decrypt(row["value"]) != CANARY_TEXT:
             raise SecretKeyError("the secret key check failed")
+
+    def transaction(self) -> contextlib.AbstractContextManager[object]:
+        """Group several store calls into one atomic write (they join it)."""
+        return self.db.write()
 
     def ping(self) -> bool:
         return self.db.ping()
