@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ log = logging.getLogger("palbot.services")
 ADMIN_CACHE_SECONDS = 300.0
 ADMIN_CHECK_TIMEOUT = 2.0
 PAL_NAME_SECONDS = 120.0
-WORK_SLOTS = int(os.environ.get("PALBOT_WORK_SLOTS", "16"))  # slow after-ack jobs (PAL API + Slack round trips) running at once
+WORK_SLOTS = 16  # slow after-ack jobs (PAL API + Slack round trips) running at once
 
 
 @dataclass(frozen=True)
