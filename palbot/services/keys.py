@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from palbot.pal_api import errors as api_errors
+from palbot.services.audit import record
 from palbot.services.errors import Invalid
 from palbot.services.runtime import Actor, Runtime
 from palbot.store.models import Workspace
@@ -38,12 +39,11 @@ def save_key(rt: Runtime, actor: Actor, api_key: str, accepted_seq: int | None =
     detail: dict[str, object] = {"last4": workspace.key_last4}
     if accepted_seq:
         detail["accepted_seq"] = accepted_seq
-    rt.store.audit.append(
+    record(
+        rt,
         "key.set",
         "ok",
-        team_id=actor.team_id,
-        user_id=actor.user_id,
-        channel_id=actor.channel_id,
+        actor,
         detail=detail,
     )
     return workspace
@@ -51,12 +51,11 @@ def save_key(rt: Runtime, actor: Actor, api_key: str, accepted_seq: int | None =
 
 def remove_key(rt: Runtime, actor: Actor) -> bool:
     removed = rt.store.workspaces.remove_pal_key(actor.team_id)
-    rt.store.audit.append(
+    record(
+        rt,
         "key.remove",
         "ok" if removed else "invalid",
-        team_id=actor.team_id,
-        user_id=actor.user_id,
-        channel_id=actor.channel_id,
+        actor,
         detail={} if removed else {"reason": "no key was connected"},
     )
     return removed

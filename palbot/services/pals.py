@@ -12,6 +12,7 @@ import jsonpatch
 from palbot.pal_api import PalApiClient
 from palbot.pal_api import errors as api_errors
 from palbot.pal_api.models import PalCreate, parse_patch
+from palbot.services.audit import record
 from palbot.services.errors import Invalid, NoKey
 from palbot.services.runtime import Actor, Runtime
 from palbot.slack import ids
@@ -113,12 +114,11 @@ def accept(
     detail: dict[str, Any] | None = None,
 ) -> int:
     """Audit `accepted` for an action whose result comes after the ack; returns its seq."""
-    return rt.store.audit.append(
+    return record(
+        rt,
         action,
         "accepted",
-        team_id=actor.team_id,
-        user_id=actor.user_id,
-        channel_id=actor.channel_id,
+        actor,
         target=target,
         detail=detail,
     ).seq
@@ -131,12 +131,11 @@ def client_or_fail(
     try:
         return rt.pal_client(actor.team_id)
     except NoKey:
-        rt.store.audit.append(
+        record(
+            rt,
             action,
             "error",
-            team_id=actor.team_id,
-            user_id=actor.user_id,
-            channel_id=actor.channel_id,
+            actor,
             target=target,
             detail={"accepted_seq": accepted_seq, "error": "NoKey"},
         )
@@ -153,12 +152,11 @@ async def create_pal(
     try:
         pal = await client.create_pal(body)
     except api_errors.PalApiError as exc:
-        rt.store.audit.append(
+        record(
+            rt,
             "pal.create",
             "error",
-            team_id=actor.team_id,
-            user_id=actor.user_id,
-            channel_id=actor.channel_id,
+            actor,
             detail={
                 "accepted_seq": accepted_seq,
                 "error": type(exc).__name__,
@@ -167,12 +165,11 @@ async def create_pal(
         )
         raise
     doc = pal.raw or pal.model_dump()
-    rt.store.audit.append(
+    record(
+        rt,
         "pal.create",
         "ok",
-        team_id=actor.team_id,
-        user_id=actor.user_id,
-        channel_id=actor.channel_id,
+        actor,
         target=pal.pal_id,
         detail={"accepted_seq": accepted_seq, "pal_name": pal.pal_name},
     )
@@ -246,23 +243,21 @@ async def patch_pal(
     try:
         result = await client.patch_pal(pal_id, ops, force=force)
     except api_errors.NoChange:
-        rt.store.audit.append(
+        record(
+            rt,
             "pal.patch",
             "ok",
-            team_id=actor.team_id,
-            user_id=actor.user_id,
-            channel_id=actor.channel_id,
+            actor,
             target=pal_id,
             detail={"accepted_seq": accepted_seq, "changed": False},
         )
         raise
     except api_errors.PalApiError as exc:
-        rt.store.audit.append(
+        record(
+            rt,
             "pal.patch",
             "error",
-            team_id=actor.team_id,
-            user_id=actor.user_id,
-            channel_id=actor.channel_id,
+            actor,
             target=pal_id,
             detail={
                 "accepted_seq": accepted_seq,
@@ -281,12 +276,11 @@ async def patch_pal(
             {k: v for k, v in after.items() if k not in ignore},
         ).patch
     ]
-    rt.store.audit.append(
+    record(
+        rt,
         "pal.patch",
         "ok",
-        team_id=actor.team_id,
-        user_id=actor.user_id,
-        channel_id=actor.channel_id,
+        actor,
         target=pal_id,
         detail={
             "accepted_seq": accepted_seq,
@@ -307,22 +301,20 @@ async def delete_pal(
         await client.delete_pal(pal_id)
         rt.remember_pal(actor.team_id, pal_id, None)
     except api_errors.PalApiError as exc:
-        rt.store.audit.append(
+        record(
+            rt,
             "pal.delete",
             "error",
-            team_id=actor.team_id,
-            user_id=actor.user_id,
-            channel_id=actor.channel_id,
+            actor,
             target=pal_id,
             detail={"accepted_seq": accepted_seq, "error": type(exc).__name__},
         )
         raise
-    rt.store.audit.append(
+    record(
+        rt,
         "pal.delete",
         "ok",
-        team_id=actor.team_id,
-        user_id=actor.user_id,
-        channel_id=actor.channel_id,
+        actor,
         target=pal_id,
         detail={"accepted_seq": accepted_seq},
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from palbot.pal_api.models import LEVELS, PERCEPTION_MODELS, PIPELINE_MODES, TURN_DETECTION_MODELS
 from palbot.slack import ids
-from palbot.slack.blocks.common import message
+from palbot.slack.blocks.common import message, result_view
 from palbot.slack.metadata import ModalMetadata
 from palbot.slack.text import (
     actions,
@@ -337,6 +337,13 @@ def patch_done_blocks(
             )
         )
     return blocks
+
+
+def patch_done_view(
+    pal_id: str, after: dict[str, Any], changes: list[dict[str, Any]], discarded: bool
+) -> dict[str, Any]:
+    """The Patch modal's last view: what changed."""
+    return result_view("Patch PAL", patch_done_blocks(pal_title(after), pal_id, changes, discarded))
 
 
 def patch_conflict_blocks(name: str, value: str) -> list[dict[str, Any]]:

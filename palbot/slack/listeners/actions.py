@@ -237,14 +237,8 @@ class Actions:
             return
         await client.views_update(
             view_id=view_id,
-            view=result_view(
-                "Patch PAL",
-                pal_blocks.patch_done_blocks(
-                    pal_blocks.pal_title(outcome.after),
-                    session.pal_id,
-                    outcome.changes,
-                    outcome.discarded,
-                ),
+            view=pal_blocks.patch_done_view(
+                session.pal_id, outcome.after, outcome.changes, outcome.discarded
             ),
         )
 

@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from palbot.pal_api import errors as api_errors
 from palbot.services import pals as pal_service
+from palbot.services.audit import record
 from palbot.services.conversations import Accepted, ConversationService, StartRequest
 from palbot.services.errors import UserError
 from palbot.services.keys import remove_key
@@ -377,12 +378,11 @@ async def patch_inline(
     )
 
     def close(outcome: Outcome, **detail: Any) -> None:
-        rt.store.audit.append(
+        record(
+            rt,
             "pal.patch",
             outcome,
-            team_id=actor.team_id,
-            user_id=actor.user_id,
-            channel_id=actor.channel_id,
+            actor,
             target=pal_id,
             detail={"accepted_seq": seq, **detail},
         )

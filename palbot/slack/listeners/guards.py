@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from palbot.services.audit import record
 from palbot.services.runtime import Actor, Runtime
 from palbot.slack.blocks.common import error_message
 from palbot.slack.request import Reply
@@ -25,12 +26,11 @@ async def require_admin(
     """True for an admin; otherwise audits `denied`, tells the user, and returns False."""
     if await rt.is_admin(client, actor):
         return True
-    rt.store.audit.append(
+    record(
+        rt,
         action,
         "denied",
-        team_id=actor.team_id,
-        user_id=actor.user_id,
-        channel_id=actor.channel_id,
+        actor,
         target=target,
         detail={
             "reason": "not an admin",

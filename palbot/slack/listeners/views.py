@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from palbot.pal_api import errors as api_errors
 from palbot.services import keys as key_service
 from palbot.services import pals as pal_service
+from palbot.services.audit import record
 from palbot.services.conversations import Accepted, ConversationService, StartRequest
 from palbot.services.errors import Duplicate, Invalid, NoKey, UserError
 from palbot.services.runtime import Actor, PatchSession, Runtime
@@ -80,37 +81,39 @@ class Views:
         self, ack: AsyncAck, body: dict[str, Any], context: Any, client: AsyncWebClient
     ) -> None:
         sub = Submission(body, context, client)
-        audit = self.rt.store.audit
-        base: dict[str, Any] = {
-            "team_id": sub.actor.team_id,
-            "user_id": sub.actor.user_id,
-            "channel_id": sub.actor.channel_id,
-        }
         if not await self.rt.is_admin(client, sub.actor):
-            audit.append("key.set", "denied", detail={"reason": "not an admin"}, **base)
+            record(self.rt, "key.set", "denied", detail={"reason": "not an admin"}, actor=sub.actor)
             await ack(_errors(ids.API_KEY, "Only workspace admins can connect the PAL API key."))
             return
         try:
             key = key_service.check_key_format(sub.values.get(ids.API_KEY) or "")
         except Invalid as exc:
-            audit.append("key.set", "invalid", detail={"reason": "format"}, **base)
+            record(self.rt, "key.set", "invalid", detail={"reason": "format"}, actor=sub.actor)
             await ack(_errors(ids.API_KEY, exc.message))
             return
         check = asyncio.ensure_future(key_service.verify_key(self.rt, key, budget=10.0))
         done, _ = await asyncio.wait({check}, timeout=CHECK_BUDGET)
         if not done:  # the PAL API is slow: show "Checking…" and finish after the ack
-            accepted = audit.append("key.set", "accepted", **base)
+            accepted = record(self.rt, "key.set", "accepted", actor=sub.actor)
             await ack(_update(loading_view("Connect key", "Checking the key with the PAL API…")))
             self.rt.spawn(self._finish_key(sub, key, check, accepted.seq))
             return
         try:
             check.result()
         except Invalid as exc:
-            audit.append("key.set", "invalid", detail={"reason": "refused upstream"}, **base)
+            record(
+                self.rt,
+                "key.set",
+                "invalid",
+                detail={"reason": "refused upstream"},
+                actor=sub.actor,
+            )
             await ack(_errors(ids.API_KEY, exc.message))
             return
         except api_errors.PalApiError as exc:
-            audit.append("key.set", "error", detail={"error": type(exc).__name__}, **base)
+            record(
+                self.rt, "key.set", "error", detail={"error": type(exc).__name__}, actor=sub.actor
+            )
             await ack(_errors(ids.API_KEY, f"Could not check the key: {exc.user_message}"))
             return
         workspace = key_service.save_key(self.rt, sub.actor, key)
@@ -125,20 +128,16 @@ class Views:
     async def _finish_key(
         self, sub: Submission, key: str, check: asyncio.Future[None], accepted_seq: int
     ) -> None:
-        base: dict[str, Any] = {
-            "team_id": sub.actor.team_id,
-            "user_id": sub.actor.user_id,
-            "channel_id": sub.actor.channel_id,
-        }
         try:
             await check
         except (Invalid, api_errors.PalApiError) as exc:
             outcome = "invalid" if isinstance(exc, Invalid) else "error"
-            self.rt.store.audit.append(
+            record(
+                self.rt,
                 "key.set",
                 outcome,  # type: ignore[arg-type]
                 detail={"accepted_seq": accepted_seq},
-                **base,
+                actor=sub.actor,
             )
             text = exc.message if isinstance(exc, Invalid) else str(exc)
             await sub.show(
@@ -170,16 +169,15 @@ class Views:
         self, ack: AsyncAck, body: dict[str, Any], context: Any, client: AsyncWebClient
     ) -> None:
         sub = Submission(body, context, client)
-        base: dict[str, Any] = {
-            "team_id": sub.actor.team_id,
-            "user_id": sub.actor.user_id,
-            "channel_id": sub.actor.channel_id,
-        }
         try:
             pal_body = pal_service.build_create_body(sub.values)
         except Invalid as exc:
-            self.rt.store.audit.append(
-                "pal.create", "invalid", detail={"field": exc.field, "reason": exc.message}, **base
+            record(
+                self.rt,
+                "pal.create",
+                "invalid",
+                detail={"field": exc.field, "reason": exc.message},
+                actor=sub.actor,
             )
             await ack(_errors(exc.field or ids.PAL_NAME, exc.message))
             return
@@ -243,17 +241,16 @@ class Views:
     ) -> None:
         sub = Submission(body, context, client)
         pal_id = sub.metadata.pal_id or ""
-        base: dict[str, Any] = {
-            "team_id": sub.actor.team_id,
-            "user_id": sub.actor.user_id,
-            "channel_id": sub.actor.channel_id,
-            "target": pal_id,
-        }
         try:
             ops = pal_service.parse_patch_text(sub.values.get(ids.PATCH_JSON) or "")
         except Invalid as exc:
-            self.rt.store.audit.append(
-                "pal.patch", "invalid", detail={"reason": exc.message}, **base
+            record(
+                self.rt,
+                "pal.patch",
+                "invalid",
+                detail={"reason": exc.message},
+                actor=sub.actor,
+                target=pal_id,
             )
             await ack(_errors(ids.PATCH_JSON, exc.message))
             return
@@ -279,8 +276,13 @@ class Views:
         try:
             pal_service.apply_locally(session.doc, ops)
         except Invalid as exc:
-            self.rt.store.audit.append(
-                "pal.patch", "invalid", detail={"reason": exc.message}, **base
+            record(
+                self.rt,
+                "pal.patch",
+                "invalid",
+                detail={"reason": exc.message},
+                actor=sub.actor,
+                target=pal_id,
             )
             await ack(_errors(ids.PATCH_JSON, exc.message))
             return
@@ -337,14 +339,8 @@ class Views:
             return
         self.rt.patch_sessions.pop(sub.view_id)
         await sub.show(
-            result_view(
-                "Patch PAL",
-                pal_blocks.patch_done_blocks(
-                    pal_blocks.pal_title(outcome.after),
-                    session.pal_id,
-                    outcome.changes,
-                    outcome.discarded,
-                ),
+            pal_blocks.patch_done_view(
+                session.pal_id, outcome.after, outcome.changes, outcome.discarded
             )
         )
 
@@ -420,13 +416,8 @@ class Views:
         self, ack: AsyncAck, body: dict[str, Any], context: Any, client: AsyncWebClient
     ) -> None:
         sub = Submission(body, context, client)
-        base: dict[str, Any] = {
-            "team_id": sub.actor.team_id,
-            "user_id": sub.actor.user_id,
-            "channel_id": sub.actor.channel_id,
-        }
         if not await self.rt.is_admin(client, sub.actor):
-            self.rt.store.audit.append("limits.set", "denied", **base)
+            record(self.rt, "limits.set", "denied", actor=sub.actor)
             await ack(_errors(ids.MAX_CONCURRENT, "Only workspace admins can set limits."))
             return
         bounds = {
@@ -441,7 +432,7 @@ class Views:
                 values[field] = None
                 continue
             if not raw.isdigit() or not low <= int(raw) <= high:
-                self.rt.store.audit.append("limits.set", "invalid", detail={"field": field}, **base)
+                record(self.rt, "limits.set", "invalid", detail={"field": field}, actor=sub.actor)
                 await ack(
                     _errors(field, f"A whole number from {low} to {high}, or empty for no limit.")
                 )
@@ -449,7 +440,7 @@ class Views:
             values[field] = int(raw)
         limits = Limits(**values)
         self.rt.store.workspaces.set_limits(sub.actor.team_id, limits, set_by=sub.actor.user_id)
-        self.rt.store.audit.append("limits.set", "ok", detail=limits.model_dump(), **base)
+        record(self.rt, "limits.set", "ok", detail=limits.model_dump(), actor=sub.actor)
         await ack()
         await sub.reply.send(ok_message(f"Limits saved: {admin_blocks.limits_text(limits)}."))
 
