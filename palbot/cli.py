@@ -27,14 +27,15 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     keys = list(args.key or [])
     if not keys:
         keys = ["sandbox-" + secrets.token_hex(12)]
-        print(f"palbot sandbox: demo PAL API key: {keys[0]}")
+        print(f"palbot sandbox: demo PAL API key: {keys[0]}", flush=True)
     config = SandboxConfig(
         concurrency_cap=args.concurrency, public_url=f"http://{args.host}:{args.port}"
     )
     app, _ = build_sandbox(keys, config)
     print(
         f"palbot sandbox: a local PAL API emulator for development and demos, on "
-        f"http://{args.host}:{args.port} (set PAL_API_URL to this). It is not Tavus."
+        f"http://{args.host}:{args.port} (set PAL_API_URL to this). It is not Tavus.",
+        flush=True,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0

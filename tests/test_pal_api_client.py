@@ -434,3 +434,43 @@ async def test_two_keys_see_separate_data(sandbox: SandboxHandle) -> None:
         assert (await b.list_pals()).data == []
         with pytest.raises(errors.NotFound):
             await b.get_pal(pal.pal_id)
+
+
+def test_sandbox_command_prints_a_demo_key_and_serves(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.servers import reserve_socket
+
+    sock = reserve_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "palbot", "sandbox", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert "demo PAL API key:" in first
+        key = first.rsplit(":", 1)[1].strip()
+        assert "development and demos" in proc.stdout.readline()
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                faces = httpx.get(f"http://127.0.0.1:{port}/v2/faces", headers={"x-api-key": key})
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert faces.status_code == 200 and faces.json()["total_count"] >= 1
+        refused = httpx.get(f"http://127.0.0.1:{port}/v2/faces", headers={"x-api-key": "x"})
+        assert refused.status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

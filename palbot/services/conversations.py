@@ -157,8 +157,20 @@ class ConversationService:
     async def _run(self, slack: AsyncWebClient, accepted: Accepted) -> StartResult:
         rt, req = self.rt, accepted.req
         actor = req.actor
-        client = rt.pal_client(actor.team_id)
         audit = rt.store.audit
+        try:
+            client = rt.pal_client(actor.team_id)
+        except NoKey as exc:  # the key was removed between the ack and now
+            audit.append(
+                "conversation.start",
+                "error",
+                team_id=actor.team_id,
+                user_id=actor.user_id,
+                channel_id=req.channel_id,
+                target=req.pal_id,
+                detail={"accepted_seq": accepted.seq, "error": "NoKey"},
+            )
+            return StartResult(False, exc.message)
         base: dict[str, Any] = {
             "team_id": actor.team_id,
             "user_id": actor.user_id,

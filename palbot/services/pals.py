@@ -34,15 +34,22 @@ TOP_LEVEL_FORM_FIELDS = {
 }
 
 
-def _json_object(text: str | None, field: str) -> dict[str, Any]:
-    if not text or not text.strip():
-        return {}
+def _loads(text: str, field: str) -> Any:
+    """JSON from a form field; a syntax error names where it is, as a field error."""
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise Invalid(
             f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).", field=field
         ) from None
+    except RecursionError:
+        raise Invalid("The JSON is nested too deeply.", field=field) from None
+
+
+def _json_object(text: str | None, field: str) -> dict[str, Any]:
+    if not text or not text.strip():
+        return {}
+    value = _loads(text, field)
     if not isinstance(value, dict):
         raise Invalid('Must be a JSON object, like {"key": "value"}.', field=field)
     return value
@@ -180,12 +187,7 @@ async def create_pal(
 def parse_patch_text(text: str, field: str = ids.PATCH_JSON) -> list[dict[str, Any]]:
     if not text or not text.strip():
         raise Invalid("Enter a JSON Patch array.", field=field)
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Invalid(
-            f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).", field=field
-        ) from None
+    value = _loads(text, field)
     if isinstance(value, dict):
         value = [value]  # one operation given bare: accept it as a one-item patch
     try:

@@ -22,6 +22,18 @@ from palbot.slack.text import (
 from palbot.store.models import ConversationRecord
 
 
+def end_button(conversation_id: str) -> dict[str, Any]:
+    """The End button: ends the call for everyone, so it asks first."""
+    return button(
+        "End",
+        ids.CONVERSATION_END,
+        conversation_id,
+        confirm=confirm_dialog(
+            "End this conversation?", "Everyone in the call is disconnected.", "End", danger=True
+        ),
+    )
+
+
 def start_modal(metadata: ModalMetadata) -> dict[str, Any]:
     return {
         "type": "modal",
@@ -149,19 +161,7 @@ def join_message(record: ConversationRecord, *, pal_joined: bool = False) -> dic
                 url=record.url,
             )
         )
-    elements.append(
-        button(
-            "End",
-            ids.CONVERSATION_END,
-            record.conversation_id,
-            confirm=confirm_dialog(
-                "End this conversation?",
-                "Everyone in the call is disconnected.",
-                "End",
-                danger=True,
-            ),
-        )
-    )
+    elements.append(end_button(record.conversation_id))
     blocks.append(actions(*elements))
     pal = record.pal_name or record.pal_id
     return {"text": f"Conversation with {escape(pal)}: join at {record.url}", "blocks": blocks}
@@ -209,17 +209,7 @@ def active_list_message(intro: str, records: list[ConversationRecord]) -> dict[s
                         3000,
                     ),
                 },
-                "accessory": button(
-                    "End",
-                    ids.CONVERSATION_END,
-                    record.conversation_id,
-                    confirm=confirm_dialog(
-                        "End this conversation?",
-                        "Everyone in the call is disconnected.",
-                        "End",
-                        danger=True,
-                    ),
-                ),
+                "accessory": end_button(record.conversation_id),
             }
         )
     if not records:
