@@ -176,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from palbot import logsafe
+
+    logsafe.install()  # Slack tokens by shape; servers add the stored secrets below
     if not getattr(args, "func", None):
         args = parser.parse_args(["serve", *(argv or [])])
     try:

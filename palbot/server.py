@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from palbot import logsafe
 from palbot.config import Settings, SlackMode
 from palbot.pal_api.models import CallbackEvent
 from palbot.services.conversations import ConversationService
@@ -45,6 +46,10 @@ class Palbot:
 
 def assemble(settings: Settings, store: Store | None = None) -> Palbot:
     store = store or open_store(settings)
+    for handler in logging.getLogger().handlers:  # scrub stored secrets from every log line
+        for existing in handler.filters:
+            if isinstance(existing, logsafe.SecretFilter):
+                existing.known = store.secrets.values
     rt = Runtime(settings, store)
     convs = ConversationService(rt)
     lifecycle = Lifecycle(rt, convs)

@@ -1,0 +1,43 @@
+"""A logging filter that keeps secrets out of every log line, whoever logs them (palbot, Bolt,
+slack_sdk at DEBUG level, httpx…): Slack tokens by their shape, and every secret palbot holds."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+
+SLACK_TOKEN = re.compile(r"\b(xox[abposr]|xapp|xoxe(?:\.xox[bp])?)-[A-Za-z0-9.-]{6,}")
+REDACTED = "[redacted]"
+
+
+class SecretFilter(logging.Filter):
+    def __init__(self, known: Callable[[], frozenset[str]] | None = None) -> None:
+        super().__init__()
+        self.known = known
+
+    def scrub(self, text: str) -> str:
+        text = SLACK_TOKEN.sub(lambda m: f"{m.group(1)}-{REDACTED}", text)
+        if self.known is not None:
+            for secret in self.known():
+                if len(secret) >= 6 and secret in text:
+                    text = text.replace(secret, REDACTED)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = self.scrub(message)
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        if clean != message or record.args:
+            record.msg, record.args = clean, None
+        return True
+
+
+def install(known: Callable[[], frozenset[str]] | None = None) -> SecretFilter:
+    """Attach the filter to every handler of the root logger (call after logging is set up)."""
+    secret_filter = SecretFilter(known)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(secret_filter)
+    return secret_filter
