@@ -101,10 +101,13 @@ def build_asgi(
                 return JSONResponse({"error": "body too large"}, status_code=413)
             if len(await request.body()) > MAX_SLACK_BODY:  # cached for the handler
                 return JSONResponse({"error": "body too large"}, status_code=413)
+            bot.rt.ack_first.enter()
             try:
                 return await handler.handle(request)
             except ValueError:  # a payload that is not JSON: Bolt parses before verifying
                 return JSONResponse({"error": "malformed request"}, status_code=400)
+            finally:
+                bot.rt.ack_first.leave()
 
         routes.append(Route("/slack/events", events, methods=["POST"]))
         if bot.settings.mode is SlackMode.OAUTH:

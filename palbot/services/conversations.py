@@ -210,6 +210,7 @@ class ConversationService:
 
             pal_name = rt.pal_names.get(f"{actor.team_id}:{req.pal_id}")
             if pal_name is None:  # not seen lately: check it exists before posting anything
+                await rt.ack_first.wait_turn()
                 try:
                     pal = await client.get_pal(req.pal_id)
                 except api_errors.NotFound:
@@ -224,6 +225,7 @@ class ConversationService:
                     return StartResult(False, str(exc))
                 pal_name = pal.pal_name or req.pal_id
                 rt.remember_pal(actor.team_id, req.pal_id, pal_name)
+            await rt.ack_first.wait_turn()
             try:
                 posted = await slack.chat_postMessage(
                     channel=req.channel_id, **conv_blocks.starting_message(pal_name, actor.user_id)
@@ -244,6 +246,7 @@ class ConversationService:
             if limits.max_call_duration:
                 body["properties"] = {"max_call_duration": limits.max_call_duration}
             asked_at = datetime.now(UTC)
+            await rt.ack_first.wait_turn()
             try:
                 conv = await client.create_conversation(body)
             except api_errors.OutcomeUnknown:
@@ -314,6 +317,7 @@ class ConversationService:
         finally:
             if not req.test_mode:
                 rt.starts_in_flight[actor.team_id] -= 1
+        await rt.ack_first.wait_turn()
         await self._update(slack, channel_id, ts, conv_blocks.join_message(record))
         audit.append(
             "conversation.start",

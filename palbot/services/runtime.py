@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -46,6 +47,38 @@ class PatchSession:
     channel_id: str | None = None
 
 
+class AckFirst:
+    """Acks before slow work: Slack requests being answered hold the gate, and after-ack work
+    waits for it (briefly, never starving) before each upstream round trip."""
+
+    MAX_WAIT = 0.05
+
+    def __init__(self) -> None:
+        self.pending = 0
+        self._idle: asyncio.Event | None = None
+
+    def _event(self) -> asyncio.Event:
+        if self._idle is None:
+            self._idle = asyncio.Event()
+            self._idle.set()
+        return self._idle
+
+    def enter(self) -> None:
+        self.pending += 1
+        self._event().clear()
+
+    def leave(self) -> None:
+        self.pending -= 1
+        if self.pending <= 0:
+            self.pending = 0
+            self._event().set()
+
+    async def wait_turn(self) -> None:
+        if self.pending:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event().wait(), self.MAX_WAIT)
+
+
 async def _no_client(team_id: str) -> AsyncWebClient | None:
     return None
 
@@ -57,12 +90,13 @@ class Runtime:
         self.settings = settings
         self.store = store
         self.http = http or httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=32)
         )
         self.patch_sessions: TTLCache[PatchSession] = TTLCache(ttl=3600, max_items=5000)
         self._admins: TTLCache[bool] = TTLCache(ttl=ADMIN_CACHE_SECONDS, max_items=20_000)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.work_slots = asyncio.Semaphore(WORK_SLOTS)
+        self.ack_first = AckFirst()
         # PAL names by "team:pal_id", seen lately (a start needs the name, not a fresh GET)
         self.pal_names: TTLCache[str] = TTLCache(ttl=PAL_NAME_SECONDS, max_items=20_000)
         self.slack_session: Any = None  # the pooled aiohttp session, set when serving
