@@ -15,6 +15,7 @@ import httpx
 from cryptography.fernet import Fernet
 
 from palbot.store.sqlite.store import open_sqlite_store
+from tests.cli import palbot as palbot_cli
 from tests.conftest import SANDBOX_KEY, SandboxHandle
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_client import SlackSender
@@ -170,13 +171,7 @@ def test_sigkill_in_a_burst_loses_no_acknowledged_action(
     missing = [name for name in acked if name not in accepted]
     assert missing == [], f"acknowledged without an audit row: {missing}"
     check.close()
-    verify = subprocess.run(
-        [sys.executable, "-m", "palbot", "audit", "verify"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
+    verify = palbot_cli("audit", "verify", env=env, cwd=REPO)
     assert verify.returncode == 0 and "audit log OK" in verify.stdout
 
     restarted = _serve(env, port)  # and it comes back, on the same file

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ import pytest
 import yaml
 
 from palbot import manifest
+from tests.cli import palbot as palbot_cli
 from tests.conftest import SANDBOX_KEY, SandboxHandle
 from tests.fakes.slack_api import FakeSlack
 from tests.servers import ServerThread
@@ -158,58 +157,25 @@ def test_both_modes_refused(tmp_path: Path) -> None:
         "SLACK_CLIENT_SECRET": "s",
         "SLACK_SIGNING_SECRET": "x",
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "palbot", "serve"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = palbot_cli("serve", env=env, cwd=tmp_path)
     assert done.returncode == 2 and "both set" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_no_configuration_says_what_is_missing(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin"}
-    done = subprocess.run(
-        [sys.executable, "-m", "palbot", "serve"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = palbot_cli("serve", env=env, cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "SLACK_SIGNING_SECRET" in done.stderr and "SLACK_BOT_TOKEN" in done.stderr
     assert "palbot sandbox" in done.stderr
-    sock = subprocess.run(
-        [sys.executable, "-m", "palbot", "socket"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    sock = palbot_cli("socket", env=env, cwd=tmp_path)
     assert sock.returncode == 2 and "SLACK_APP_TOKEN" in sock.stderr
-    bad = subprocess.run(
-        [sys.executable, "-m", "palbot", "serve"],
-        cwd=tmp_path,
-        timeout=60,
-        env={**env, "PORT": "not-a-port", "PAL_API_URL": "ftp://x"},
-        capture_output=True,
-        text=True,
+    bad = palbot_cli(
+        "serve", cwd=tmp_path, env={**env, "PORT": "not-a-port", "PAL_API_URL": "ftp://x"}
     )
     assert bad.returncode == 2 and "PORT" in bad.stderr and "PAL_API_URL" in bad.stderr
     assert "Traceback" not in bad.stderr
     (tmp_path / ".env").write_text("SLACK_SIGNING_SECRET=from-dotenv\n")
-    dotenv = subprocess.run(
-        [sys.executable, "-m", "palbot", "serve"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    dotenv = palbot_cli("serve", env=env, cwd=tmp_path)
     assert "SLACK_SIGNING_SECRET" not in dotenv.stderr and "SLACK_BOT_TOKEN" in dotenv.stderr
 
 
@@ -336,29 +302,17 @@ def test_manifest_is_valid_and_is_the_one_source(tmp_path: Path) -> None:
     socket = manifest.render(socket=True)
     assert socket["settings"]["socket_mode_enabled"] is True
     assert "url" not in socket["features"]["slash_commands"][0]
-    cli = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "palbot",
-            "manifest",
-            "--url",
-            "https://palbot.acme.org",
-            "--format",
-            "json",
-        ],
-        capture_output=True,
-        text=True,
+    cli = palbot_cli(
+        "manifest",
+        "--url",
+        "https://palbot.acme.org",
+        "--format",
+        "json",
         cwd=tmp_path,
         env={"PATH": "/usr/bin:/bin"},
     )
     assert json.loads(cli.stdout) == rendered
-    bad = subprocess.run(
-        [sys.executable, "-m", "palbot", "manifest", "--url", "http://x"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
+    bad = palbot_cli("manifest", "--url", "http://x", cwd=tmp_path)
     assert bad.returncode == 2
 
 

@@ -22,6 +22,7 @@ from slack_sdk.oauth.installation_store.models.installation import Installation
 from palbot.store import SecretKeyError
 from palbot.store.sqlite.db import Database, DatabaseError
 from palbot.store.sqlite.store import open_sqlite_store
+from tests.cli import palbot as palbot_cli
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -71,21 +72,9 @@ def test_cli_wrong_key_no_traceback(tmp_path: Path) -> None:
         "PALBOT_DATABASE": str(tmp_path / "x.db"),
         "PALBOT_SECRET_KEY": Fernet.generate_key().decode(),
     }
-    subprocess.run(
-        [sys.executable, "-m", "palbot", "audit", "verify"],
-        env=env,
-        check=True,
-        capture_output=True,
-        cwd=tmp_path,
-    )
+    palbot_cli("audit", "verify", env=env, cwd=tmp_path)
     env["PALBOT_SECRET_KEY"] = Fernet.generate_key().decode()
-    done = subprocess.run(
-        [sys.executable, "-m", "palbot", "audit", "verify"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
+    done = palbot_cli("audit", "verify", env=env, cwd=tmp_path)
     assert done.returncode == 2
     assert "not the key this database was encrypted with" in done.stderr
     assert "Traceback" not in done.stderr
@@ -128,13 +117,7 @@ def test_rotate_secret_with_key_file(tmp_path: Path) -> None:
     store.audit.append("key.set", "ok", team_id="T1")
     store.close()
     old = (tmp_path / "palbot.db.key").read_bytes()
-    done = subprocess.run(
-        [sys.executable, "-m", "palbot", "rotate-secret"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
+    done = palbot_cli("rotate-secret", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     new = (tmp_path / "palbot.db.key").read_bytes()
     assert new != old and b"," not in new
@@ -155,13 +138,7 @@ def test_rotate_secret_with_env_key(tmp_path: Path) -> None:
     store.workspaces.set_pal_key("T1", "sk-rotate-env-0002", set_by="U1")
     store.close()
     env = {**os.environ, "PALBOT_DATABASE": str(db), "PALBOT_SECRET_KEY": old}
-    done = subprocess.run(
-        [sys.executable, "-m", "palbot", "rotate-secret"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
+    done = palbot_cli("rotate-secret", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     new = next(
         line.strip()
@@ -259,51 +236,26 @@ def test_verify_head_detects_rows_cut_from_the_end(tmp_path: Path) -> None:
 def test_cli_verify_and_export(tmp_path: Path) -> None:
     db, key = _filled(tmp_path, 5)
     env = {**os.environ, "PALBOT_DATABASE": str(db), "PALBOT_SECRET_KEY": key}
-    ok = subprocess.run(
-        [sys.executable, "-m", "palbot", "audit", "verify"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
+    ok = palbot_cli("audit", "verify", env=env, cwd=tmp_path)
     assert ok.returncode == 0 and "audit log OK: 5 rows" in ok.stdout
-    jsonl = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "palbot",
-            "audit",
-            "--format",
-            "jsonl",
-            "--team",
-            "T1",
-            "--action",
-            "pal.create",
-        ],
+    jsonl = palbot_cli(
+        "audit",
+        "--format",
+        "jsonl",
+        "--team",
+        "T1",
+        "--action",
+        "pal.create",
         env=env,
-        capture_output=True,
-        text=True,
         cwd=tmp_path,
     )
     rows = [json.loads(line) for line in jsonl.stdout.splitlines()]
     assert [r["seq"] for r in rows] == [1, 2, 3, 4, 5]
-    csv_out = subprocess.run(
-        [sys.executable, "-m", "palbot", "audit", "--format", "csv", "--since", "2000-01-01"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
+    csv_out = palbot_cli("audit", "--format", "csv", "--since", "2000-01-01", env=env, cwd=tmp_path)
     lines = csv_out.stdout.strip().splitlines()
     assert lines[0].startswith("seq,at,team_id") and len(lines) == 6
     _attack(db, "UPDATE audit_log SET target = 'x' WHERE seq = 2")
-    bad = subprocess.run(
-        [sys.executable, "-m", "palbot", "audit", "verify"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
+    bad = palbot_cli("audit", "verify", env=env, cwd=tmp_path)
     assert bad.returncode == 1 and "BROKEN at row 2" in bad.stdout
 
 
