@@ -115,7 +115,9 @@ class ConversationService:
         rt, actor = self.rt, req.actor
         if not is_id(req.pal_id):
             raise Invalid("That is not a PAL id (letters, digits, - and _).", field="pal_id")
-        rt.pal_client(actor.team_id)  # raises NoKey before anything is claimed
+        workspace = rt.store.workspaces.get(actor.team_id)
+        if workspace is None or not workspace.has_key:
+            raise NoKey()  # before anything is claimed
         with rt.store.transaction():  # the claims and the audit row: one commit
             for key in req.dedupe_keys:
                 if not rt.store.idempotency.claim(key, team_id=actor.team_id):

@@ -51,7 +51,7 @@ class AckFirst:
     """Acks before slow work: Slack requests being answered hold the gate, and after-ack work
     waits for it (briefly, never starving) before each upstream round trip."""
 
-    MAX_WAIT = 0.05
+    MAX_WAIT = 0.5
 
     def __init__(self) -> None:
         self.pending = 0
