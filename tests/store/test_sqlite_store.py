@@ -385,11 +385,7 @@ def test_killed_in_a_burst_of_appends(tmp_path: Path) -> None:
 
 def test_v1_database_migrates_in_place(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    v1 = Database.__new__(Database)
-    v1.path, v1.synchronous = path, "NORMAL"
-    v1._local = threading.local()
-    v1._all, v1._lock = [], threading.Lock()
-    v1.migrate(target=1)
+    v1 = Database(path, schema_version=1)
     assert v1.user_version == 1
     v1.conn.execute("INSERT INTO workspaces (team_id, created_at) VALUES ('T1', 'then')")
     v1.conn.execute(
@@ -419,3 +415,22 @@ def test_wal_mode_and_busy_timeout(tmp_path: Path) -> None:
     assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
     db.close()
+
+
+def test_checkpoints_run_in_the_background_not_in_commits(tmp_path: Path) -> None:
+    db = Database(tmp_path / "cp.db", checkpoint_interval=0.1)
+    assert db.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    with db.write() as conn:
+        conn.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?)",
+            [(f"k{i}", "x" * 500) for i in range(3000)],
+        )
+    wal = Path(str(tmp_path / "cp.db") + "-wal")
+    assert wal.stat().st_size > 1_000_000  # the commit itself did not checkpoint
+    main_file = tmp_path / "cp.db"
+    deadline = time.monotonic() + 5
+    while main_file.stat().st_size < 1_000_000:  # the checkpointer thread copies them over
+        assert time.monotonic() < deadline, "no background checkpoint happened"
+        time.sleep(0.05)
+    db.close()
+    assert not wal.exists() or wal.stat().st_size == 0  # closed cleanly, WAL truncated

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import sqlite_utils
@@ -13,6 +14,9 @@ import sqlite_utils
 from palbot.store.sqlite.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 10_000
+CHECKPOINT_SECONDS = 1.0
+WAL_FORCE_BYTES = 64 * 1024 * 1024  # checkpoint even when busy once the WAL is this big
+log = logging.getLogger("palbot.store")
 
 
 class DatabaseError(Exception):
@@ -20,15 +24,42 @@ class DatabaseError(Exception):
 
 
 class Database:
-    def __init__(self, path: Path | str, *, synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        synchronous: str = "NORMAL",
+        checkpoint_interval: float | None = CHECKPOINT_SECONDS,
+        schema_version: int | None = None,
+    ) -> None:
+        """Open (creating or migrating) the database; `schema_version` stops the migrations
+        at that version (for tests of the upgrade path)."""
         self.path = Path(path)
         self.synchronous = synchronous
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        if str(self.path) != ":memory:":
+        self._stop = threading.Event()
+        self._checkpointer: threading.Thread | None = None
+        # Set by a server: True while no request is being answered. Checkpoints wait for such
+        # a moment (an fsync slows the writes around it), unless the WAL has grown too big.
+        self.is_idle: Callable[[], bool] = lambda: True
+        in_memory = str(self.path) == ":memory:"
+        # WAL checkpoints (which fsync) run on a thread of their own, never inside a request:
+        # SQLite's automatic checkpoint would run in whichever commit crosses the threshold.
+        self.background_checkpoints = bool(checkpoint_interval) and not in_memory
+        if not in_memory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.migrate()
+        self.migrate(schema_version)
+        if self.background_checkpoints:
+            assert checkpoint_interval is not None
+            self._checkpointer = threading.Thread(
+                target=self._checkpoint_loop,
+                args=(checkpoint_interval,),
+                daemon=True,
+                name="palbot-wal-checkpoint",
+            )
+            self._checkpointer.start()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -44,6 +75,8 @@ class Database:
             raise DatabaseError(f"{self.path}: could not switch to WAL mode (got {mode})")
         conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
+        if self.background_checkpoints:
+            conn.execute("PRAGMA wal_autocheckpoint=0")
         with self._lock:
             self._all.append(conn)
         return conn
@@ -105,6 +138,26 @@ class Database:
             version += 1
         return version
 
+    def checkpoint(self, mode: str = "PASSIVE") -> tuple[int, int, int]:
+        """Copy the WAL into the database file: (busy, wal pages, pages checkpointed)."""
+        row = self.conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def _wal_bytes(self) -> int:
+        try:
+            return Path(str(self.path) + "-wal").stat().st_size
+        except OSError:
+            return 0
+
+    def _checkpoint_loop(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            if not self.is_idle() and self._wal_bytes() < WAL_FORCE_BYTES:
+                continue
+            try:
+                self.checkpoint()
+            except sqlite3.Error as exc:
+                log.warning("WAL checkpoint failed: %s", exc)
+
     def integrity_check(self) -> str:
         return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
 
@@ -116,6 +169,13 @@ class Database:
             return False
 
     def close(self) -> None:
+        self._stop.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=10)
+            self._checkpointer = None
+        if self.background_checkpoints:
+            with contextlib.suppress(sqlite3.Error):
+                self.checkpoint("TRUNCATE")
         with self._lock:
             for conn in self._all:
                 with contextlib.suppress(sqlite3.Error):
