@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,7 @@ class AckFirst:
 
     def __init__(self) -> None:
         self.pending = 0
+        self.last_request = 0.0
         self._idle: asyncio.Event | None = None
 
     def _event(self) -> asyncio.Event:
@@ -63,7 +65,12 @@ class AckFirst:
             self._idle.set()
         return self._idle
 
+    def quiet_for(self, seconds: float) -> bool:
+        """No request is being answered, and none arrived in the last `seconds`."""
+        return self.pending == 0 and time.monotonic() - self.last_request >= seconds
+
     def enter(self) -> None:
+        self.last_request = time.monotonic()
         self.pending += 1
         self._event().clear()
 
