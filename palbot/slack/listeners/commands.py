@@ -16,7 +16,7 @@ from palbot.pal_api import errors as api_errors
 from palbot.services import pals as pal_service
 from palbot.services.audit import record
 from palbot.services.conversations import Accepted, ConversationService, StartRequest
-from palbot.services.errors import UserError
+from palbot.services.errors import NoKey, UserError
 from palbot.services.keys import remove_key
 from palbot.services.runtime import Actor, PatchSession, Runtime
 from palbot.slack import ids
@@ -269,9 +269,6 @@ class PalCommand:
         if not req.actor.channel_id:
             await self.usage(req, "start", "Run it in the channel where the Join link belongs.")
             return
-        if self._needs_key(req):
-            await req.ack(key_blocks.no_key_message())
-            return
         start = StartRequest(
             actor=req.actor,
             pal_id=cmd.arg,
@@ -280,7 +277,11 @@ class PalCommand:
             test_mode=cmd.test,
             dedupe_keys=(f"trigger:{req.trigger_id}",) if req.trigger_id else (),
         )
-        accepted = self.convs.accept(start)  # audited before the ack; Duplicate goes in the ack
+        try:  # audited before the ack; a refusal (no key, a repeat) goes in the ack
+            accepted = self.convs.accept(start)
+        except NoKey:
+            await req.ack(key_blocks.no_key_message())
+            return
         await req.ack()
         await run_start(self.convs, req.client, accepted, req.reply)
 
