@@ -33,6 +33,11 @@ def loading_view(
     return view
 
 
+def error_view(text: str, title: str = "palbot") -> dict[str, Any]:
+    """A modal that failed: the reason (often upstream's words), escaped."""
+    return result_view(title, [section(f":warning: {escape(text)}")])
+
+
 def message(text: str, blocks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """An ephemeral answer: `text` is the notification fallback, blocks the body."""
     return {

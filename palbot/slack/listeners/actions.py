@@ -19,8 +19,14 @@ from palbot.slack import ids
 from palbot.slack.blocks import admin as admin_blocks
 from palbot.slack.blocks import keys as key_blocks
 from palbot.slack.blocks import pals as pal_blocks
-from palbot.slack.blocks.common import error_message, loading_view, ok_message, result_view
-from palbot.slack.listeners.commands import patch_inline, result_error_view, run_start
+from palbot.slack.blocks.common import (
+    error_message,
+    error_view,
+    loading_view,
+    ok_message,
+    result_view,
+)
+from palbot.slack.listeners.commands import patch_inline, run_start
 from palbot.slack.listeners.guards import require_admin
 from palbot.slack.metadata import ModalMetadata
 from palbot.slack.parsing import is_id
@@ -115,7 +121,7 @@ class Actions:
             pal = await self.rt.pal_client(click.actor.team_id).get_pal(click.value)
         except (UserError, api_errors.PalApiError) as exc:
             text = exc.message if isinstance(exc, UserError) else str(exc)
-            await client.views_update(view_id=view_id, view=result_error_view(text))
+            await client.views_update(view_id=view_id, view=error_view(text))
             return
         self.rt.patch_sessions.set(
             view_id,
@@ -233,7 +239,7 @@ class Actions:
             return
         except (UserError, api_errors.PalApiError) as exc:
             text = exc.message if isinstance(exc, UserError) else str(exc)
-            await client.views_update(view_id=view_id, view=result_error_view(text))
+            await client.views_update(view_id=view_id, view=error_view(text))
             return
         await client.views_update(
             view_id=view_id,

@@ -24,7 +24,7 @@ from palbot.slack.blocks import admin as admin_blocks
 from palbot.slack.blocks import conversations as conv_blocks
 from palbot.slack.blocks import keys as key_blocks
 from palbot.slack.blocks import pals as pal_blocks
-from palbot.slack.blocks.common import error_message, loading_view, ok_message
+from palbot.slack.blocks.common import error_message, error_view, loading_view, ok_message
 from palbot.slack.blocks.help import help_message
 from palbot.slack.listeners.guards import require_admin
 from palbot.slack.metadata import ModalMetadata
@@ -235,7 +235,7 @@ class PalCommand:
         try:
             pal = await self.rt.pal_client(req.actor.team_id).get_pal(pal_id)
         except api_errors.PalApiError as exc:
-            await req.client.views_update(view_id=view_id, view=result_error_view(str(exc)))
+            await req.client.views_update(view_id=view_id, view=error_view(str(exc)))
             return
         self.rt.patch_sessions.set(
             view_id,
@@ -354,13 +354,6 @@ class PalCommand:
         await req.open_view(
             admin_blocks.limits_modal(req.metadata(), workspace.limits if workspace else Limits())
         )
-
-
-def result_error_view(text: str) -> dict[str, Any]:
-    from palbot.slack.blocks.common import result_view
-    from palbot.slack.text import section
-
-    return result_view("palbot", [section(f":warning: {text}")])
 
 
 async def patch_inline(

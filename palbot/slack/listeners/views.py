@@ -17,7 +17,12 @@ from palbot.pal_api import errors as api_errors
 from palbot.services import keys as key_service
 from palbot.services import pals as pal_service
 from palbot.services.audit import record
-from palbot.services.conversations import Accepted, ConversationService, StartRequest
+from palbot.services.conversations import (
+    Accepted,
+    ConversationService,
+    StartRequest,
+    slack_error_text,
+)
 from palbot.services.errors import Duplicate, Invalid, NoKey, UserError
 from palbot.services.runtime import Actor, PatchSession, Runtime
 from palbot.slack import ids
@@ -226,8 +231,6 @@ class Views:
                     channel=channel, text=f"New PAL {escape(name)}", blocks=announce
                 )
             except SlackApiError as exc:
-                from palbot.services.conversations import slack_error_text
-
                 await sub.reply.send(
                     error_message(
                         f"The PAL was created, but the announcement failed: {slack_error_text(exc)}"
@@ -241,9 +244,8 @@ class Views:
     ) -> None:
         sub = Submission(body, context, client)
         pal_id = sub.metadata.pal_id or ""
-        try:
-            ops = pal_service.parse_patch_text(sub.values.get(ids.PATCH_JSON) or "")
-        except Invalid as exc:
+
+        async def refuse(exc: Invalid) -> None:  # a field error; nothing is sent upstream
             record(
                 self.rt,
                 "pal.patch",
@@ -253,6 +255,11 @@ class Views:
                 target=pal_id,
             )
             await ack(_errors(ids.PATCH_JSON, exc.message))
+
+        try:
+            ops = pal_service.parse_patch_text(sub.values.get(ids.PATCH_JSON) or "")
+        except Invalid as exc:
+            await refuse(exc)
             return
         session = self.rt.patch_sessions.get(sub.view_id)
         if session is None:  # palbot restarted since the modal opened: fetch within the budget
@@ -276,15 +283,7 @@ class Views:
         try:
             pal_service.apply_locally(session.doc, ops)
         except Invalid as exc:
-            record(
-                self.rt,
-                "pal.patch",
-                "invalid",
-                detail={"reason": exc.message},
-                actor=sub.actor,
-                target=pal_id,
-            )
-            await ack(_errors(ids.PATCH_JSON, exc.message))
+            await refuse(exc)
             return
         if not self.rt.store.idempotency.claim(sub.dedupe_key(), team_id=sub.actor.team_id):
             await ack()
