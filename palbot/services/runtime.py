@@ -169,7 +169,10 @@ class Runtime:
     # ---- background work -------------------------------------------------------------
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str = "palbot-task") -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self.adopt(asyncio.get_running_loop().create_task(coro, name=name))
+
+    def adopt(self, task: asyncio.Task[Any]) -> None:
+        """Keep a running task alive until it ends, and log its failure."""
         self._tasks.add(task)
         task.add_done_callback(self._done)
 

@@ -149,7 +149,7 @@ def build_app(rt: Runtime, convs: ConversationService) -> AsyncApp:
         "name": "palbot",
         "signing_secret": signing_secret,
         "request_verification_enabled": bool(signing_secret),
-        "process_before_response": False,
+        "process_before_response": True,  # answered at the ack: see slack/answer_at_ack.py
         "user_facing_authorize_error_message": NOT_INSTALLED,
     }
     if s.mode is SlackMode.OAUTH:

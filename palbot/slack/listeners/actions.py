@@ -16,6 +16,7 @@ from palbot.services.conversations import ConversationService, StartRequest
 from palbot.services.errors import UserError
 from palbot.services.runtime import Actor, PatchSession, Runtime
 from palbot.slack import ids
+from palbot.slack.answer_at_ack import answer_at_ack
 from palbot.slack.blocks import admin as admin_blocks
 from palbot.slack.blocks import keys as key_blocks
 from palbot.slack.blocks import pals as pal_blocks
@@ -282,11 +283,14 @@ class Actions:
 
 def register(app: AsyncApp, rt: Runtime, convs: ConversationService) -> None:
     actions = Actions(rt, convs)
-    app.action(ids.PAL_START_BUTTON)(actions.start)
-    app.action(ids.PAL_PATCH_BUTTON)(actions.patch)
-    app.action(ids.CONVERSATION_JOIN)(actions.join)
-    app.action(ids.CONVERSATION_END)(actions.end)
-    app.action(ids.PAL_DELETE_CONFIRM)(actions.delete)
-    app.action(ids.PATCH_FORCE)(actions.force)
-    app.action(ids.HOME_CONNECT_KEY)(actions.home_key)
-    app.action(ids.HOME_LIMITS)(actions.home_limits)
+    for action_id, listener in (
+        (ids.PAL_START_BUTTON, actions.start),
+        (ids.PAL_PATCH_BUTTON, actions.patch),
+        (ids.CONVERSATION_JOIN, actions.join),
+        (ids.CONVERSATION_END, actions.end),
+        (ids.PAL_DELETE_CONFIRM, actions.delete),
+        (ids.PATCH_FORCE, actions.force),
+        (ids.HOME_CONNECT_KEY, actions.home_key),
+        (ids.HOME_LIMITS, actions.home_limits),
+    ):
+        app.action(action_id)(answer_at_ack(rt, listener))

@@ -20,6 +20,7 @@ from palbot.services.errors import NoKey, UserError
 from palbot.services.keys import remove_key
 from palbot.services.runtime import Actor, PatchSession, Runtime
 from palbot.slack import ids
+from palbot.slack.answer_at_ack import answer_at_ack
 from palbot.slack.blocks import admin as admin_blocks
 from palbot.slack.blocks import conversations as conv_blocks
 from palbot.slack.blocks import keys as key_blocks
@@ -445,4 +446,4 @@ async def run_start(
 
 
 def register(app: AsyncApp, rt: Runtime, convs: ConversationService) -> None:
-    app.command(ids.COMMAND)(PalCommand(rt, convs))
+    app.command(ids.COMMAND)(answer_at_ack(rt, PalCommand(rt, convs)))
