@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from palbot.services.runtime import AckFirst
 
 
@@ -27,3 +29,23 @@ async def test_work_waits_for_pending_acks_then_goes() -> None:
     began = time.monotonic()
     await gate.wait_turn()  # a request that never finishes cannot starve the work
     assert AckFirst.MAX_WAIT * 0.8 <= time.monotonic() - began < AckFirst.MAX_WAIT * 4
+
+
+async def test_work_waits_out_a_burst_not_just_the_request_in_hand(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(AckFirst, "QUIET", 0.05)
+    gate = AckFirst()
+    gate.enter()
+    gate.leave()  # answered, but the next request of a burst may be a moment away
+    waiter = asyncio.ensure_future(gate.wait_turn())
+    await asyncio.sleep(0.03)
+    assert not waiter.done()
+    gate.enter()  # it came: the quiet window starts again once it is answered
+    gate.leave()
+    await asyncio.sleep(0.03)
+    assert not waiter.done()
+    began = time.monotonic()
+    await asyncio.wait_for(waiter, 0.5)
+    assert time.monotonic() - began < 0.04  # released once 50 ms passed without a request
+    assert gate.quiet_for(0.05)

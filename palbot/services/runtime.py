@@ -49,9 +49,12 @@ class PatchSession:
 
 
 class AckFirst:
-    """Acks before slow work: Slack requests being answered hold the gate, and after-ack work
-    waits for it (briefly, never starving) before each upstream round trip."""
+    """Acks before slow work. Slack requests being answered hold the gate, and so does a
+    request that arrived less than `QUIET` ago (in a burst the next one is on its way):
+    after-ack work waits for a quiet moment before each upstream round trip, but never more
+    than `MAX_WAIT`, so a sustained burst cannot starve it."""
 
+    QUIET = 0.002
     MAX_WAIT = 0.5
 
     def __init__(self) -> None:
@@ -81,9 +84,18 @@ class AckFirst:
             self._event().set()
 
     async def wait_turn(self) -> None:
-        if self.pending:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event().wait(), self.MAX_WAIT)
+        deadline = time.monotonic() + self.MAX_WAIT
+        while not self.quiet_for(self.QUIET):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if self.pending:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._event().wait(), left)
+            else:  # answered, but the burst may go on: wait out the quiet window
+                await asyncio.sleep(
+                    min(left, self.QUIET - (time.monotonic() - self.last_request))
+                )
 
 
 async def _no_client(team_id: str) -> AsyncWebClient | None:
