@@ -117,7 +117,6 @@ def build_asgi(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         bot.loop = asyncio.get_running_loop()
-        bot.store.db.is_idle = lambda: bot.rt.ack_first.quiet_for(0.25)
         gc.collect()
         gc.freeze()  # start-up objects (modules, app, caches) are never garbage: skip them in GC
         # One pooled HTTP session for every Slack Web API call (slack_sdk otherwise opens a

@@ -21,11 +21,7 @@ async def test_work_waits_for_pending_acks_then_goes() -> None:
     assert not waiter.done()  # an ack is being answered: the work waits
     gate.leave()
     await asyncio.wait_for(waiter, 0.1)  # released as soon as the acks are out
-    assert not gate.quiet_for(0.2)  # a request arrived just now
-    await asyncio.sleep(0.25)
-    assert gate.quiet_for(0.2)
     gate.enter()
-    assert not gate.quiet_for(0.0)  # one is being answered
     began = time.monotonic()
     await gate.wait_turn()  # a request that never finishes cannot starve the work
     assert AckFirst.MAX_WAIT * 0.8 <= time.monotonic() - began < AckFirst.MAX_WAIT * 4
@@ -48,4 +44,3 @@ async def test_work_waits_out_a_burst_not_just_the_request_in_hand(
     began = time.monotonic()
     await asyncio.wait_for(waiter, 0.5)
     assert time.monotonic() - began < 0.04  # released once 50 ms passed without a request
-    assert gate.quiet_for(0.05)

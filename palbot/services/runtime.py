@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -50,52 +49,45 @@ class PatchSession:
 
 class AckFirst:
     """Acks before slow work. Slack requests being answered hold the gate, and so does a
-    request that arrived less than `QUIET` ago (in a burst the next one is on its way):
-    after-ack work waits for a quiet moment before each upstream round trip, but never more
-    than `MAX_WAIT`, so a sustained burst cannot starve it."""
+    request answered less than `QUIET` ago (in a burst the next one is on its way): after-ack
+    work waits for a quiet moment before each upstream round trip, but never more than
+    `MAX_WAIT`, so a sustained burst cannot starve it."""
 
     QUIET = 0.002
     MAX_WAIT = 0.5
 
     def __init__(self) -> None:
         self.pending = 0
-        self.last_request = 0.0
-        self._idle: asyncio.Event | None = None
+        self._open: asyncio.Event | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
     def _event(self) -> asyncio.Event:
-        if self._idle is None:
-            self._idle = asyncio.Event()
-            self._idle.set()
-        return self._idle
-
-    def quiet_for(self, seconds: float) -> bool:
-        """No request is being answered, and none arrived in the last `seconds`."""
-        return self.pending == 0 and time.monotonic() - self.last_request >= seconds
+        if self._open is None:
+            self._open = asyncio.Event()
+            self._open.set()
+        return self._open
 
     def enter(self) -> None:
-        self.last_request = time.monotonic()
         self.pending += 1
         self._event().clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def leave(self) -> None:
-        self.pending -= 1
-        if self.pending <= 0:
-            self.pending = 0
+        self.pending = max(0, self.pending - 1)
+        if self.pending == 0 and self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.QUIET, self._quiet)
+
+    def _quiet(self) -> None:
+        self._timer = None
+        if self.pending == 0:
             self._event().set()
 
     async def wait_turn(self) -> None:
-        deadline = time.monotonic() + self.MAX_WAIT
-        while not self.quiet_for(self.QUIET):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            if self.pending:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._event().wait(), left)
-            else:  # answered, but the burst may go on: wait out the quiet window
-                await asyncio.sleep(
-                    min(left, self.QUIET - (time.monotonic() - self.last_request))
-                )
+        if not self._event().is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event().wait(), self.MAX_WAIT)
 
 
 async def _no_client(team_id: str) -> AsyncWebClient | None:

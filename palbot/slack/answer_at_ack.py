@@ -32,11 +32,12 @@ Listener = Callable[..., Coroutine[Any, Any, Any]]
 
 
 class SignallingAck:
-    """Bolt's `ack`, which also sets an event once it has been called."""
+    """Bolt's `ack`, which also resolves `answered` once it has been called."""
 
-    def __init__(self, ack: AsyncAck) -> None:
+    def __init__(self, ack: AsyncAck, answered: asyncio.Future[None]) -> None:
         self._ack = ack
-        self.called = asyncio.Event()
+        self._answered = answered
+        self.called = False
 
     @property
     def response(self) -> BoltResponse | None:
@@ -44,8 +45,14 @@ class SignallingAck:
 
     async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
         response = await self._ack(*args, **kwargs)
-        self.called.set()
+        self.called = True
+        _resolve(self._answered)
         return response
+
+
+def _resolve(future: asyncio.Future[None], *_: Any) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def answer_at_ack(rt: Runtime, listener: Listener) -> Listener:
@@ -57,20 +64,19 @@ def answer_at_ack(rt: Runtime, listener: Listener) -> Listener:
         if ack is None:  # an event: Bolt answers it; all of the work comes after
             rt.spawn(listener(**kwargs), name=_name(listener))
             return
-        signalling = SignallingAck(ack)
-        task = asyncio.get_running_loop().create_task(
-            listener(**{**kwargs, "ack": signalling}), name=_name(listener)
-        )
-        acked = asyncio.get_running_loop().create_task(signalling.called.wait())
+        loop = asyncio.get_running_loop()
+        answered: asyncio.Future[None] = loop.create_future()  # acked, done, or too late
+        signalling = SignallingAck(ack, answered)
+        task = loop.create_task(listener(**{**kwargs, "ack": signalling}), name=_name(listener))
+        task.add_done_callback(functools.partial(_resolve, answered))
+        deadline = loop.call_later(ACK_DEADLINE, _resolve, answered)
         try:
-            await asyncio.wait(
-                (task, acked), timeout=ACK_DEADLINE, return_when=asyncio.FIRST_COMPLETED
-            )
+            await answered
         finally:
-            acked.cancel()
-            if not task.done() or signalling.called.is_set():
+            deadline.cancel()
+            if not task.done() or signalling.called:
                 rt.adopt(task)  # after the ack, the rest (and any failure) is background work
-        if not signalling.called.is_set():
+        if not signalling.called:
             if task.done():
                 task.result()  # a failure before the ack: Bolt answers it as an error
             if ack.response is None:  # past the deadline, or returned without acking

@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet
 from slack_sdk.oauth.installation_store.models.installation import Installation
 
 from palbot.store import SecretKeyError
+from palbot.store.sqlite import db as db_module
 from palbot.store.sqlite.db import Database, DatabaseError
 from palbot.store.sqlite.store import open_sqlite_store
 from tests.cli import palbot as palbot_cli
@@ -434,3 +435,25 @@ def test_checkpoints_run_in_the_background_not_in_commits(tmp_path: Path) -> Non
         time.sleep(0.05)
     db.close()
     assert not wal.exists() or wal.stat().st_size == 0  # closed cleanly, WAL truncated
+
+
+def test_a_big_wal_is_cut_back_once_caught_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Writes that never pause keep SQLite from starting its WAL over: the checkpointer
+    truncates a big one once it has copied everything back."""
+    monkeypatch.setattr(db_module, "WAL_TRUNCATE_BYTES", 500_000)
+    db = Database(tmp_path / "big.db", checkpoint_interval=0.05)
+    wal = Path(str(tmp_path / "big.db") + "-wal")
+    with db.write() as conn:
+        conn.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?)",
+            [(f"k{i}", "x" * 500) for i in range(3000)],
+        )
+    assert wal.stat().st_size > 1_000_000
+    deadline = time.monotonic() + 5
+    while wal.stat().st_size >= 500_000:
+        assert time.monotonic() < deadline, "the WAL was never cut back"
+        time.sleep(0.02)
+    assert db.conn.execute("SELECT count(*) FROM meta WHERE key LIKE 'k%'").fetchone()[0] == 3000
+    db.close()

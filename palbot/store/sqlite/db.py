@@ -6,7 +6,7 @@ import contextlib
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
@@ -14,8 +14,8 @@ import sqlite_utils
 from palbot.store.sqlite.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 10_000
-CHECKPOINT_SECONDS = 1.0
-WAL_FORCE_BYTES = 64 * 1024 * 1024  # checkpoint even when busy once the WAL is this big
+CHECKPOINT_SECONDS = 0.05
+WAL_TRUNCATE_BYTES = 64 * 1024 * 1024  # a WAL file this big is cut back once caught up
 log = logging.getLogger("palbot.store")
 
 
@@ -41,9 +41,6 @@ class Database:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._checkpointer: threading.Thread | None = None
-        # Set by a server: True while no request is being answered. Checkpoints wait for such
-        # a moment (an fsync slows the writes around it), unless the WAL has grown too big.
-        self.is_idle: Callable[[], bool] = lambda: True
         in_memory = str(self.path) == ":memory:"
         # WAL checkpoints (which fsync) run on a thread of their own, never inside a request:
         # SQLite's automatic checkpoint would run in whichever commit crosses the threshold.
@@ -150,11 +147,14 @@ class Database:
             return 0
 
     def _checkpoint_loop(self, interval: float) -> None:
+        """Copy the WAL back often (PASSIVE: a writer never waits for it), so it stays short and
+        reads stay fast. Writes that never pause keep SQLite from starting the WAL file over;
+        once it is big and caught up, a TRUNCATE (which holds writers for a moment) cuts it."""
         while not self._stop.wait(interval):
-            if not self.is_idle() and self._wal_bytes() < WAL_FORCE_BYTES:
-                continue
             try:
-                self.checkpoint()
+                busy, frames, copied = self.checkpoint()
+                if not busy and frames == copied and self._wal_bytes() >= WAL_TRUNCATE_BYTES:
+                    self.checkpoint("TRUNCATE")
             except sqlite3.Error as exc:
                 log.warning("WAL checkpoint failed: %s", exc)
 
