@@ -175,6 +175,11 @@ class Runtime:
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str = "palbot-task") -> None:
         self.adopt(asyncio.get_running_loop().create_task(coro, name=name))
 
+    @property
+    def background_tasks(self) -> int:
+        """How many after-ack jobs are still running."""
+        return len(self._tasks)
+
     def adopt(self, task: asyncio.Task[Any]) -> None:
         """Keep a running task alive until it ends, and log its failure."""
         self._tasks.add(task)

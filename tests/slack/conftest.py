@@ -48,6 +48,13 @@ class PalbotHandle:
         self.store = bot.store
         self.url = server.url
 
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until palbot has no after-ack work running (what earlier requests started)."""
+        deadline = time.monotonic() + timeout
+        while self.bot.rt.background_tasks:
+            assert time.monotonic() < deadline, "palbot's background work did not finish"
+            time.sleep(0.005)
+
     def connect_key(self, team: str = "T1", key: str = SANDBOX_KEY) -> None:
         self.store.workspaces.set_pal_key(team, key, set_by=ADMIN)
 

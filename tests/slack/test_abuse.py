@@ -112,6 +112,7 @@ def test_random_command_text(
     palbot: PalbotHandle, sandbox: SandboxHandle, errors: Errors, text: str
 ) -> None:
     palbot.connect_key()
+    palbot.settle()  # earlier examples' after-ack work is done
     before = len(sandbox.requests())
     resp = palbot.slack.command(text)
     assert resp.status_code == 200
@@ -120,7 +121,7 @@ def test_random_command_text(
         check_message(body)
     first = text.replace("&amp;", "&").split()[0].lower() if text.split() else "help"
     if first not in SUBCOMMANDS:
-        time.sleep(0.01)
+        palbot.settle()
         assert len(sandbox.requests()) == before  # an unknown subcommand calls nothing
     assert errors.records == []
 
@@ -141,11 +142,12 @@ def test_invalid_ids_never_reach_the_pal_api(
     palbot: PalbotHandle, sandbox: SandboxHandle, errors: Errors, sub: str, bad_id: str
 ) -> None:
     palbot.connect_key()
+    palbot.settle()  # earlier examples' after-ack work is done
     before = len(sandbox.requests())
     resp = palbot.slack.command(f"{sub} {bad_id}")
     assert resp.status_code == 200
     assert "Usage" in resp.text or "not a PAL id" in resp.text
-    time.sleep(0.02)
+    palbot.settle()
     assert len(sandbox.requests()) == before
     assert errors.records == []
 
@@ -202,6 +204,7 @@ def test_random_create_submissions(
             }
         ],
     }
+    palbot.settle()
     before = len(sandbox.requests("POST", "/v2/pals"))
     resp = palbot.slack.submit(view, values)
     assert resp.status_code == 200
@@ -215,7 +218,7 @@ def test_random_create_submissions(
             "extra_json",
             "pipeline_mode",
         }
-        time.sleep(0.01)
+        palbot.settle()
         assert len(sandbox.requests("POST", "/v2/pals")) == before
     assert errors.records == []
 
@@ -235,7 +238,7 @@ def test_oversized_inputs(
     ):
         resp = palbot.slack.command(text)
         assert resp.status_code == 200
-    time.sleep(0.2)
+    palbot.settle()
     assert sandbox.requests("POST", "/v2/conversations") == []
     assert sandbox.requests("PATCH") == []
     view = {
@@ -304,7 +307,7 @@ def test_replayed_requests_have_one_effect(
         )
         assert resp.status_code == 200
     started(palbot, fake_slack)
-    time.sleep(0.3)
+    palbot.settle()
     assert len(sandbox.requests("POST", "/v2/conversations")) == 1
     # and a replayed view submission creates one PAL
     view = {
@@ -325,5 +328,5 @@ def test_replayed_requests_have_one_effect(
     for _ in range(3):
         palbot.slack.submit(view, values)
     palbot.wait_audit("pal.create", "ok")
-    time.sleep(0.3)
+    palbot.settle()
     assert len(sandbox.requests("POST", "/v2/pals")) == 2  # make_pal's, and one from Slack

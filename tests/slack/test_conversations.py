@@ -89,7 +89,7 @@ def test_test_mode_flag(
 def test_join_button_is_only_acked(palbot: PalbotHandle, fake_slack: FakeSlack) -> None:
     resp = palbot.slack.block_action("conversation_join", "c123", url="https://x/c123")
     assert resp.status_code == 200
-    time.sleep(0.2)
+    palbot.settle()
     assert [c.method for c in fake_slack.calls if c.method != "auth.test"] == []
 
 
@@ -119,7 +119,7 @@ def test_retried_command_and_double_click_start_once(
     for t in clicks:
         t.join()
     started(palbot, fake_slack, count=2)
-    time.sleep(0.5)
+    palbot.settle()
     assert len(sandbox.requests("POST", "/v2/conversations")) == 2  # one per user action
     fake_slack.wait_response(
         where=lambda r: (
@@ -153,7 +153,7 @@ def test_start_modal(palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: Sandb
     [msg] = started(palbot, fake_slack)
     assert msg.args["channel"] == "C_TEAM"
     fake_slack.wait_for("views.update", where=lambda c: "Started" in json.dumps(c.args))
-    time.sleep(0.3)
+    palbot.settle()
     assert len(sandbox.requests("POST", "/v2/conversations")) == 1
 
 
