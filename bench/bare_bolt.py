@@ -1,5 +1,9 @@
 """A bare Bolt AsyncApp under uvicorn whose /pal handler only acks: the baseline for
-bench/ack_latency.py. Reads SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and SLACK_API_URL."""
+bench/ack_latency.py. Reads SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN and SLACK_API_URL.
+
+By default Bolt's own default (`process_before_response=False`): the listener runs as a task and
+Bolt polls for its ack every 10 ms. `--at-ack` sets `process_before_response=True`, so the answer
+leaves as soon as the handler has acked, as palbot's do (a second, fairer reference point)."""
 
 from __future__ import annotations
 
@@ -17,11 +21,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 
-def build() -> Starlette:
+def build(at_ack: bool = False) -> Starlette:
     client = AsyncWebClient(
         token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"]
     )
-    app = AsyncApp(signing_secret=os.environ["SLACK_SIGNING_SECRET"], client=client)
+    app = AsyncApp(
+        signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+        client=client,
+        process_before_response=at_ack,
+    )
 
     @app.command("/pal")
     async def pal(ack: AsyncAck) -> None:
@@ -38,5 +46,6 @@ def build() -> Starlette:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--at-ack", action="store_true", help="process_before_response=True")
     args = parser.parse_args()
-    uvicorn.run(build(), host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(build(args.at_ack), host="127.0.0.1", port=args.port, log_level="warning")

@@ -69,6 +69,7 @@ class Stack:
     sandbox_url: str
     palbot_url: str
     bare_url: str | None
+    bare_at_ack_url: str | None = None
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     tmp: Any = None
     palbot_pid: int = 0
@@ -167,24 +168,34 @@ def start_stack(with_bare: bool = True) -> Stack:
         **quiet,
     )
     procs.append(palbot)
-    bare_url = None
+    bare_url = bare_at_ack_url = None
     if with_bare:
-        bare_port = free_port()
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, str(REPO / "bench" / "bare_bolt.py"), "--port", str(bare_port)],
-                cwd=REPO,
-                env=env,
-                **quiet,
+        urls = []
+        for flags in ([], ["--at-ack"]):
+            bare_port = free_port()
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        str(REPO / "bench" / "bare_bolt.py"),
+                        "--port",
+                        str(bare_port),
+                        *flags,
+                    ],
+                    cwd=REPO,
+                    env=env,
+                    **quiet,
+                )
             )
-        )
-        bare_url = f"http://127.0.0.1:{bare_port}"
+            urls.append(f"http://127.0.0.1:{bare_port}")
+        bare_url, bare_at_ack_url = urls
     palbot_url = f"http://127.0.0.1:{palbot_port}"
     wait_http(sandbox_url + "/v2/faces")
     wait_http(palbot_url + "/healthz")
-    if bare_url:
-        wait_http(bare_url + "/slack/events")
-    return Stack(fake, sandbox_url, palbot_url, bare_url, procs, tmp, palbot.pid)
+    for url in (bare_url, bare_at_ack_url):
+        if url:
+            wait_http(url + "/slack/events")
+    return Stack(fake, sandbox_url, palbot_url, bare_url, bare_at_ack_url, procs, tmp, palbot.pid)
 
 
 def make_pal(sandbox_url: str) -> str:
