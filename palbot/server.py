@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -20,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from palbot import logsafe
+from palbot import gc_tuning, logsafe
 from palbot.config import Settings, SlackMode
 from palbot.pal_api.models import CallbackEvent
 from palbot.services.conversations import ConversationService
@@ -117,8 +116,10 @@ def build_asgi(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         bot.loop = asyncio.get_running_loop()
-        gc.collect()
-        gc.freeze()  # start-up objects (modules, app, caches) are never garbage: skip them in GC
+        gc_tuning.freeze_startup()  # and full collections run when no request is waiting
+        collector = asyncio.get_running_loop().create_task(
+            gc_tuning.collect_when_quiet(bot.rt.ack_first)
+        )
         # One pooled HTTP session for every Slack Web API call (slack_sdk otherwise opens a
         # new connection per call); Bolt hands it on to each request's client.
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
@@ -140,6 +141,7 @@ def build_asgi(
         try:
             yield
         finally:
+            collector.cancel()
             if poller is not None:
                 poller.cancel()
             if socket is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,7 @@ class AckFirst:
 
     def __init__(self) -> None:
         self.pending = 0
+        self.last_activity = 0.0  # time.monotonic() of the latest request's arrival or answer
         self._open: asyncio.Event | None = None
         self._timer: asyncio.TimerHandle | None = None
 
@@ -67,7 +69,12 @@ class AckFirst:
             self._open.set()
         return self._open
 
+    def idle_for(self, seconds: float) -> bool:
+        """No request is being answered, and none arrived or was answered in `seconds`."""
+        return self.pending == 0 and time.monotonic() - self.last_activity >= seconds
+
     def enter(self) -> None:
+        self.last_activity = time.monotonic()
         self.pending += 1
         self._event().clear()
         if self._timer is not None:
@@ -75,6 +82,7 @@ class AckFirst:
             self._timer = None
 
     def leave(self) -> None:
+        self.last_activity = time.monotonic()
         self.pending = max(0, self.pending - 1)
         if self.pending == 0 and self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self.QUIET, self._quiet)
