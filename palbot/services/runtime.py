@@ -60,14 +60,9 @@ class AckFirst:
     def __init__(self) -> None:
         self.pending = 0
         self.last_activity = 0.0  # time.monotonic() of the latest request's arrival or answer
-        self._open: asyncio.Event | None = None
+        self.open = True
+        self._waiters: list[asyncio.Future[None]] = []
         self._timer: asyncio.TimerHandle | None = None
-
-    def _event(self) -> asyncio.Event:
-        if self._open is None:
-            self._open = asyncio.Event()
-            self._open.set()
-        return self._open
 
     def idle_for(self, seconds: float) -> bool:
         """No request is being answered, and none arrived or was answered in `seconds`."""
@@ -76,7 +71,7 @@ class AckFirst:
     def enter(self) -> None:
         self.last_activity = time.monotonic()
         self.pending += 1
-        self._event().clear()
+        self.open = False
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -90,12 +85,31 @@ class AckFirst:
     def _quiet(self) -> None:
         self._timer = None
         if self.pending == 0:
-            self._event().set()
+            self.open = True
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                _release(waiter)
 
     async def wait_turn(self) -> None:
-        if not self._event().is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._event().wait(), self.MAX_WAIT)
+        """Wait for the gate to open, or `MAX_WAIT` (a future and a timer: a burst's waiting
+        jobs stay small)."""
+        if self.open:
+            return
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(waiter)
+        timeout = loop.call_later(self.MAX_WAIT, _release, waiter)
+        try:
+            await waiter
+        finally:
+            timeout.cancel()
+            with contextlib.suppress(ValueError):  # released by its timeout, not the gate
+                self._waiters.remove(waiter)
+
+
+def _release(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 async def _no_client(team_id: str) -> AsyncWebClient | None:
