@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -86,6 +86,16 @@ def answer_at_ack(rt: Runtime, listener: Listener) -> Listener:
                 await ack()
 
     return run
+
+
+def register_each(
+    rt: Runtime,
+    route: Callable[[str], Callable[[Listener], Any]],
+    listeners: Iterable[tuple[str, Listener]],
+) -> None:
+    """`route` is a Bolt registrar (`app.action`, `app.view`…): each (id, listener) through it."""
+    for key, listener in listeners:
+        route(key)(answer_at_ack(rt, listener))
 
 
 def _name(listener: Listener) -> str:

@@ -16,7 +16,7 @@ from palbot.services.conversations import ConversationService, StartRequest
 from palbot.services.errors import UserError
 from palbot.services.runtime import Actor, PatchSession, Runtime
 from palbot.slack import ids
-from palbot.slack.answer_at_ack import answer_at_ack
+from palbot.slack.answer_at_ack import register_each
 from palbot.slack.blocks import admin as admin_blocks
 from palbot.slack.blocks import keys as key_blocks
 from palbot.slack.blocks import pals as pal_blocks
@@ -283,14 +283,17 @@ class Actions:
 
 def register(app: AsyncApp, rt: Runtime, convs: ConversationService) -> None:
     actions = Actions(rt, convs)
-    for action_id, listener in (
-        (ids.PAL_START_BUTTON, actions.start),
-        (ids.PAL_PATCH_BUTTON, actions.patch),
-        (ids.CONVERSATION_JOIN, actions.join),
-        (ids.CONVERSATION_END, actions.end),
-        (ids.PAL_DELETE_CONFIRM, actions.delete),
-        (ids.PATCH_FORCE, actions.force),
-        (ids.HOME_CONNECT_KEY, actions.home_key),
-        (ids.HOME_LIMITS, actions.home_limits),
-    ):
-        app.action(action_id)(answer_at_ack(rt, listener))
+    register_each(
+        rt,
+        app.action,
+        (
+            (ids.PAL_START_BUTTON, actions.start),
+            (ids.PAL_PATCH_BUTTON, actions.patch),
+            (ids.CONVERSATION_JOIN, actions.join),
+            (ids.CONVERSATION_END, actions.end),
+            (ids.PAL_DELETE_CONFIRM, actions.delete),
+            (ids.PATCH_FORCE, actions.force),
+            (ids.HOME_CONNECT_KEY, actions.home_key),
+            (ids.HOME_LIMITS, actions.home_limits),
+        ),
+    )

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from palbot.services.runtime import Runtime
-from palbot.slack.answer_at_ack import answer_at_ack
+from palbot.slack.answer_at_ack import register_each
 
 log = logging.getLogger("palbot.events")
 
@@ -42,6 +42,12 @@ class Events:
 
 def register(app: AsyncApp, rt: Runtime) -> None:
     events = Events(rt)
-    app.event("app_home_opened")(answer_at_ack(rt, events.home))
-    app.event("app_uninstalled")(answer_at_ack(rt, events.uninstalled))
-    app.event("tokens_revoked")(answer_at_ack(rt, events.tokens_revoked))
+    register_each(
+        rt,
+        app.event,
+        (
+            ("app_home_opened", events.home),
+            ("app_uninstalled", events.uninstalled),
+            ("tokens_revoked", events.tokens_revoked),
+        ),
+    )

@@ -13,7 +13,7 @@ from palbot.services.cache import TTLCache
 from palbot.services.errors import NoKey
 from palbot.services.runtime import Runtime
 from palbot.slack import ids
-from palbot.slack.answer_at_ack import answer_at_ack
+from palbot.slack.answer_at_ack import register_each
 from palbot.slack.parsing import is_id
 from palbot.slack.request import actor_from
 from palbot.slack.text import option
@@ -75,5 +75,4 @@ class Options:
 
 def register(app: AsyncApp, rt: Runtime) -> None:
     options = Options(rt)
-    app.options(ids.DEFAULT_FACE_ID)(answer_at_ack(rt, options.face))
-    app.options(ids.PAL_ID)(answer_at_ack(rt, options.pal))
+    register_each(rt, app.options, ((ids.DEFAULT_FACE_ID, options.face), (ids.PAL_ID, options.pal)))

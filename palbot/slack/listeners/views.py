@@ -26,7 +26,7 @@ from palbot.services.conversations import (
 from palbot.services.errors import Duplicate, Invalid, NoKey, UserError
 from palbot.services.runtime import Actor, PatchSession, Runtime
 from palbot.slack import ids
-from palbot.slack.answer_at_ack import answer_at_ack
+from palbot.slack.answer_at_ack import register_each
 from palbot.slack.blocks import admin as admin_blocks
 from palbot.slack.blocks import conversations as conv_blocks
 from palbot.slack.blocks import pals as pal_blocks
@@ -447,11 +447,14 @@ class Views:
 
 def register(app: AsyncApp, rt: Runtime, convs: ConversationService) -> None:
     views = Views(rt, convs)
-    for callback_id, listener in (
-        (ids.KEY_MODAL, views.key),
-        (ids.CREATE_MODAL, views.create),
-        (ids.PATCH_MODAL, views.patch),
-        (ids.START_MODAL, views.start),
-        (ids.LIMITS_MODAL, views.limits),
-    ):
-        app.view(callback_id)(answer_at_ack(rt, listener))
+    register_each(
+        rt,
+        app.view,
+        (
+            (ids.KEY_MODAL, views.key),
+            (ids.CREATE_MODAL, views.create),
+            (ids.PATCH_MODAL, views.patch),
+            (ids.START_MODAL, views.start),
+            (ids.LIMITS_MODAL, views.limits),
+        ),
+    )
