@@ -127,10 +127,12 @@ def build_asgi(
         bot.rt.slack_session = session
         socket = None
         if socket_token:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+            from palbot.slack.socket_mode import GatedSocketModeHandler
 
             # built on the app's own Web API client, so SLACK_API_URL applies here too
-            socket = AsyncSocketModeHandler(bot.app, socket_token, web_client=bot.app.client)
+            socket = GatedSocketModeHandler(
+                bot.app, socket_token, web_client=bot.app.client, gate=bot.rt.ack_first
+            )
             await socket.connect_async()
             log.info("connected to Slack over Socket Mode")
         poller = None

@@ -202,6 +202,7 @@ def test_socket_mode(
         assert opened[0].token == "xapp-1-test-app-token"
         assert httpx.get(server.url + "/healthz").json() == {"ok": True}
         assert httpx.post(server.url + "/slack/events").status_code == 404
+        assert bot.rt.ack_first.last_activity == 0.0  # nothing answered yet
         envelope = fake_slack.push(
             "slash_commands",
             {
@@ -217,6 +218,7 @@ def test_socket_mode(
         )
         ack = fake_slack.wait_ack(envelope)
         assert "palbot help" in json.dumps(ack)
+        assert bot.rt.ack_first.last_activity > 0  # envelopes hold the after-ack gate too
         bot.store.workspaces.set_pal_key("T1", SANDBOX_KEY, set_by=ADMIN)
         pal_id = make_pal(sandbox, SANDBOX_KEY)
         fake_slack.push(
