@@ -28,3 +28,26 @@ def record(
         target=target,
         detail=detail,
     )
+
+
+def close_accepted(
+    rt: Runtime,
+    action: AuditAction,
+    outcome: Outcome,
+    actor: Actor,
+    accepted_seq: int,
+    *,
+    target: str | None = None,
+    channel_id: str | None = None,
+    **detail: Any,
+) -> AuditEntry:
+    """The row that gives an `accepted` action its outcome, pointing back at that row."""
+    return record(
+        rt,
+        action,
+        outcome,
+        actor,
+        target=target,
+        channel_id=channel_id,
+        detail={"accepted_seq": accepted_seq, **detail},
+    )

@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from palbot.pal_api import errors as api_errors
 from palbot.pal_api.models import Conversation
+from palbot.services.audit import close_accepted
 from palbot.services.errors import Denied, Duplicate, Invalid, NoKey
 from palbot.services.runtime import Actor, Runtime
 from palbot.slack.blocks import conversations as conv_blocks
@@ -159,57 +160,39 @@ class ConversationService:
     async def _run(self, slack: AsyncWebClient, accepted: Accepted) -> StartResult:
         rt, req = self.rt, accepted.req
         actor = req.actor
-        audit = rt.store.audit
+
+        def note(outcome: Outcome, target: str = req.pal_id, **detail: Any) -> None:
+            close_accepted(
+                rt,
+                "conversation.start",
+                outcome,
+                actor,
+                accepted.seq,
+                target=target,
+                channel_id=req.channel_id,
+                **detail,
+            )
+
+        def fail(kind: str, **extra: Any) -> None:
+            note("error", error=kind, **extra)
+
         try:
             client = rt.pal_client(actor.team_id)
         except NoKey as exc:  # the key was removed between the ack and now
-            audit.append(
-                "conversation.start",
-                "error",
-                team_id=actor.team_id,
-                user_id=actor.user_id,
-                channel_id=req.channel_id,
-                target=req.pal_id,
-                detail={"accepted_seq": accepted.seq, "error": "NoKey"},
-            )
+            fail("NoKey")
             return StartResult(False, exc.message)
-        base: dict[str, Any] = {
-            "team_id": actor.team_id,
-            "user_id": actor.user_id,
-            "channel_id": req.channel_id,
-        }
         workspace = rt.store.workspaces.get(actor.team_id)
         limits = workspace.limits if workspace else Limits()
         in_flight = rt.starts_in_flight.get(actor.team_id, 0) if not req.test_mode else 0
         refusal = limit_refusal(rt, actor.team_id, limits, req.test_mode, in_flight)
         if refusal:
-            audit.append(
-                "conversation.start",
-                "denied",
-                target=req.pal_id,
-                detail={
-                    "reason": "limit",
-                    "limits": limits.model_dump(),
-                    "accepted_seq": accepted.seq,
-                },
-                **base,
-            )
+            note("denied", reason="limit", limits=limits.model_dump())
             return StartResult(False, refusal)
         # The check above and this reservation run without an await in between: two starts
         # racing in one process cannot both pass a limit, and no lock serialises the calls.
         if not req.test_mode:
             rt.starts_in_flight[actor.team_id] = in_flight + 1
         try:
-
-            def fail(kind: str, **extra: Any) -> None:
-                audit.append(
-                    "conversation.start",
-                    "error",
-                    target=req.pal_id,
-                    detail={"accepted_seq": accepted.seq, "error": kind, **extra},
-                    **base,
-                )
-
             pal_name = rt.pal_names.get(f"{actor.team_id}:{req.pal_id}")
             if pal_name is None:  # not seen lately: check it exists before posting anything
                 await rt.ack_first.wait_turn()
@@ -321,13 +304,7 @@ class ConversationService:
                 rt.starts_in_flight[actor.team_id] -= 1
         await rt.ack_first.wait_turn()
         await self._update(slack, channel_id, ts, conv_blocks.join_message(record))
-        audit.append(
-            "conversation.start",
-            "ok",
-            target=conv.conversation_id,
-            detail={"accepted_seq": accepted.seq, "pal_id": req.pal_id, "test_mode": req.test_mode},
-            **base,
-        )
+        note("ok", target=conv.conversation_id, pal_id=req.pal_id, test_mode=req.test_mode)
         return StartResult(
             True,
             f"Started a conversation with {escape(pal_name)}; its Join link is posted in "

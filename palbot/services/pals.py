@@ -12,7 +12,7 @@ import jsonpatch
 from palbot.pal_api import PalApiClient
 from palbot.pal_api import errors as api_errors
 from palbot.pal_api.models import PalCreate, parse_patch
-from palbot.services.audit import record
+from palbot.services.audit import close_accepted, record
 from palbot.services.errors import Invalid, NoKey
 from palbot.services.runtime import Actor, Runtime
 from palbot.slack import ids
@@ -138,14 +138,7 @@ def client_or_fail(
     try:
         return rt.pal_client(actor.team_id)
     except NoKey:
-        record(
-            rt,
-            action,
-            "error",
-            actor,
-            target=target,
-            detail={"accepted_seq": accepted_seq, "error": "NoKey"},
-        )
+        close_accepted(rt, action, "error", actor, accepted_seq, target=target, error="NoKey")
         raise
 
 
@@ -159,26 +152,19 @@ async def create_pal(
     try:
         pal = await client.create_pal(body)
     except api_errors.PalApiError as exc:
-        record(
+        close_accepted(
             rt,
             "pal.create",
             "error",
             actor,
-            detail={
-                "accepted_seq": accepted_seq,
-                "error": type(exc).__name__,
-                "status": exc.status,
-            },
+            accepted_seq,
+            error=type(exc).__name__,
+            status=exc.status,
         )
         raise
     doc = pal.raw or pal.model_dump()
-    record(
-        rt,
-        "pal.create",
-        "ok",
-        actor,
-        target=pal.pal_id,
-        detail={"accepted_seq": accepted_seq, "pal_name": pal.pal_name},
+    close_accepted(
+        rt, "pal.create", "ok", actor, accepted_seq, target=pal.pal_id, pal_name=pal.pal_name
     )
     rt.remember_pal(actor.team_id, pal.pal_id, pal.pal_name)
     return doc
@@ -245,27 +231,18 @@ async def patch_pal(
     try:
         result = await client.patch_pal(pal_id, ops, force=force)
     except api_errors.NoChange:
-        record(
-            rt,
-            "pal.patch",
-            "ok",
-            actor,
-            target=pal_id,
-            detail={"accepted_seq": accepted_seq, "changed": False},
-        )
+        close_accepted(rt, "pal.patch", "ok", actor, accepted_seq, target=pal_id, changed=False)
         raise
     except api_errors.PalApiError as exc:
-        record(
+        close_accepted(
             rt,
             "pal.patch",
             "error",
             actor,
+            accepted_seq,
             target=pal_id,
-            detail={
-                "accepted_seq": accepted_seq,
-                "error": type(exc).__name__,
-                "status": exc.status,
-            },
+            error=type(exc).__name__,
+            status=exc.status,
         )
         raise
     after = result.pal.raw if result.pal is not None and result.pal.raw else expected
@@ -278,17 +255,15 @@ async def patch_pal(
             {k: v for k, v in after.items() if k not in ignore},
         ).patch
     ]
-    record(
+    close_accepted(
         rt,
         "pal.patch",
         "ok",
         actor,
+        accepted_seq,
         target=pal_id,
-        detail={
-            "accepted_seq": accepted_seq,
-            "changed": True,
-            "discarded_maker_changes": result.discarded_maker_changes,
-        },
+        changed=True,
+        discarded_maker_changes=result.discarded_maker_changes,
     )
     rt.remember_pal(actor.team_id, pal_id, after.get("pal_name") or pal_id)
     return PatchOutcome(changes=changes, discarded=result.discarded_maker_changes, after=after)
@@ -303,20 +278,8 @@ async def delete_pal(
         await client.delete_pal(pal_id)
         rt.remember_pal(actor.team_id, pal_id, None)
     except api_errors.PalApiError as exc:
-        record(
-            rt,
-            "pal.delete",
-            "error",
-            actor,
-            target=pal_id,
-            detail={"accepted_seq": accepted_seq, "error": type(exc).__name__},
+        close_accepted(
+            rt, "pal.delete", "error", actor, accepted_seq, target=pal_id, error=type(exc).__name__
         )
         raise
-    record(
-        rt,
-        "pal.delete",
-        "ok",
-        actor,
-        target=pal_id,
-        detail={"accepted_seq": accepted_seq},
-    )
+    close_accepted(rt, "pal.delete", "ok", actor, accepted_seq, target=pal_id)

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from palbot.pal_api import errors as api_errors
 from palbot.services import pals as pal_service
-from palbot.services.audit import record
+from palbot.services.audit import close_accepted
 from palbot.services.conversations import Accepted, ConversationService, StartRequest
 from palbot.services.errors import NoKey, UserError
 from palbot.services.keys import remove_key
@@ -373,14 +373,7 @@ async def patch_inline(
     )
 
     def close(outcome: Outcome, **detail: Any) -> None:
-        record(
-            rt,
-            "pal.patch",
-            outcome,
-            actor,
-            target=pal_id,
-            detail={"accepted_seq": seq, **detail},
-        )
+        close_accepted(rt, "pal.patch", outcome, actor, seq, target=pal_id, **detail)
 
     try:
         before = (await rt.pal_client(actor.team_id).get_pal(pal_id)).raw

@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from palbot.pal_api import errors as api_errors
 from palbot.services import keys as key_service
 from palbot.services import pals as pal_service
-from palbot.services.audit import record
+from palbot.services.audit import close_accepted, record
 from palbot.services.conversations import (
     Accepted,
     ConversationService,
@@ -138,13 +138,7 @@ class Views:
             await check
         except (Invalid, api_errors.PalApiError) as exc:
             outcome = "invalid" if isinstance(exc, Invalid) else "error"
-            record(
-                self.rt,
-                "key.set",
-                outcome,  # type: ignore[arg-type]
-                detail={"accepted_seq": accepted_seq},
-                actor=sub.actor,
-            )
+            close_accepted(self.rt, "key.set", outcome, sub.actor, accepted_seq)  # type: ignore[arg-type]
             text = exc.message if isinstance(exc, Invalid) else str(exc)
             await sub.show(
                 result_view(
