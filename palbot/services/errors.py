@@ -36,3 +36,9 @@ class Duplicate(UserError):
 
 class SlackPostFailed(UserError):
     pass
+
+
+def user_text(exc: Exception) -> str:
+    """What to tell the user about a failure: a UserError's message, else the error's own words
+    (palbot's PAL API errors are written for users)."""
+    return exc.message if isinstance(exc, UserError) else str(exc)

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from palbot.pal_api import errors as api_errors
 from palbot.services import pals as pal_service
 from palbot.services.conversations import ConversationService, StartRequest
-from palbot.services.errors import UserError
+from palbot.services.errors import UserError, user_text
 from palbot.services.runtime import Actor, PatchSession, Runtime
 from palbot.slack import ids
 from palbot.slack.answer_at_ack import register_each
@@ -93,7 +93,7 @@ class Actions:
         try:
             await run_start(self.convs, client, accepted, click.reply)
         except (UserError, api_errors.PalApiError) as exc:
-            text = exc.message if isinstance(exc, UserError) else str(exc)
+            text = user_text(exc)
             await click.reply.send(error_message(text))
 
     async def patch(
@@ -121,7 +121,7 @@ class Actions:
         try:
             pal = await self.rt.pal_client(click.actor.team_id).get_pal(click.value)
         except (UserError, api_errors.PalApiError) as exc:
-            text = exc.message if isinstance(exc, UserError) else str(exc)
+            text = user_text(exc)
             await client.views_update(view_id=view_id, view=error_view(text))
             return
         self.rt.patch_sessions.set(
@@ -153,7 +153,7 @@ class Actions:
                 accepted_seq=seq,
             )
         except (UserError, api_errors.PalApiError) as exc:
-            text = exc.message if isinstance(exc, UserError) else str(exc)
+            text = user_text(exc)
             await click.reply.send(error_message(text))
             return
         await click.reply.send(ok_message(text))
@@ -181,7 +181,7 @@ class Actions:
         try:
             await pal_service.delete_pal(self.rt, click.actor, click.value, accepted_seq=seq)
         except (UserError, api_errors.PalApiError) as exc:
-            text = exc.message if isinstance(exc, UserError) else str(exc)
+            text = user_text(exc)
             await click.reply.send(error_message(f"The PAL was not deleted. {text}"))
             return
         await click.reply.send(
@@ -239,7 +239,7 @@ class Actions:
             )
             return
         except (UserError, api_errors.PalApiError) as exc:
-            text = exc.message if isinstance(exc, UserError) else str(exc)
+            text = user_text(exc)
             await client.views_update(view_id=view_id, view=error_view(text))
             return
         await client.views_update(

@@ -16,7 +16,7 @@ from palbot.pal_api import errors as api_errors
 from palbot.services import pals as pal_service
 from palbot.services.audit import close_accepted
 from palbot.services.conversations import Accepted, ConversationService, StartRequest
-from palbot.services.errors import NoKey, UserError
+from palbot.services.errors import NoKey, UserError, user_text
 from palbot.services.keys import remove_key
 from palbot.services.runtime import Actor, PatchSession, Runtime
 from palbot.slack import ids
@@ -379,7 +379,7 @@ async def patch_inline(
         before = (await rt.pal_client(actor.team_id).get_pal(pal_id)).raw
     except (UserError, api_errors.PalApiError) as exc:
         close("error", error=type(exc).__name__)
-        await reply.send(error_message(exc.message if isinstance(exc, UserError) else str(exc)))
+        await reply.send(error_message(user_text(exc)))
         return
     try:
         pal_service.apply_locally(before, ops, field="patch")

@@ -23,14 +23,20 @@ from palbot.services.conversations import (
     StartRequest,
     slack_error_text,
 )
-from palbot.services.errors import Duplicate, Invalid, NoKey, UserError
+from palbot.services.errors import Duplicate, Invalid, NoKey, UserError, user_text
 from palbot.services.runtime import Actor, PatchSession, Runtime
 from palbot.slack import ids
 from palbot.slack.answer_at_ack import register_each
 from palbot.slack.blocks import admin as admin_blocks
 from palbot.slack.blocks import conversations as conv_blocks
 from palbot.slack.blocks import pals as pal_blocks
-from palbot.slack.blocks.common import error_message, loading_view, ok_message, result_view
+from palbot.slack.blocks.common import (
+    error_message,
+    error_view,
+    loading_view,
+    ok_message,
+    result_view,
+)
 from palbot.slack.metadata import ModalMetadata
 from palbot.slack.request import Reply, actor_from, state_values
 from palbot.slack.text import context, escape, section
@@ -139,7 +145,7 @@ class Views:
         except (Invalid, api_errors.PalApiError) as exc:
             outcome = "invalid" if isinstance(exc, Invalid) else "error"
             close_accepted(self.rt, "key.set", outcome, sub.actor, accepted_seq)  # type: ignore[arg-type]
-            text = exc.message if isinstance(exc, Invalid) else str(exc)
+            text = user_text(exc)
             await sub.show(
                 result_view(
                     "Connect key",
@@ -205,12 +211,8 @@ class Views:
         try:
             pal = await pal_service.create_pal(self.rt, sub.actor, pal_body, accepted_seq=seq)
         except (UserError, api_errors.PalApiError) as exc:
-            text = exc.message if isinstance(exc, UserError) else str(exc)
-            await sub.show(
-                result_view(
-                    "Create PAL", [section(f":warning: The PAL was not created. {escape(text)}")]
-                )
-            )
+            text = user_text(exc)
+            await sub.show(error_view(f"The PAL was not created. {text}", "Create PAL"))
             return
         blocks = pal_blocks.pal_summary_blocks(pal, ":white_check_mark: Created")
         await sub.show(result_view("Create PAL", blocks, sub.metadata))
@@ -324,12 +326,8 @@ class Views:
             )
             return
         except (UserError, api_errors.PalApiError) as exc:
-            text = exc.message if isinstance(exc, UserError) else str(exc)
-            await sub.show(
-                result_view(
-                    "Patch PAL", [section(f":warning: The PAL was not changed. {escape(text)}")]
-                )
-            )
+            text = user_text(exc)
+            await sub.show(error_view(f"The PAL was not changed. {text}", "Patch PAL"))
             return
         self.rt.patch_sessions.pop(sub.view_id)
         await sub.show(
@@ -387,10 +385,8 @@ class Views:
         try:
             result = await self.convs.run(sub.client, accepted)
         except (UserError, api_errors.PalApiError) as exc:
-            text = exc.message if isinstance(exc, UserError) else str(exc)
-            await sub.show(
-                result_view("Start conversation", [section(f":warning: {escape(text)}")])
-            )
+            text = user_text(exc)
+            await sub.show(error_view(text, "Start conversation"))
             return
         if result.ok:
             await sub.show(
