@@ -57,17 +57,18 @@ def _resolve(future: asyncio.Future[None], *_: Any) -> None:
 
 def answer_at_ack(rt: Runtime, listener: Listener) -> Listener:
     """Wrap a listener for Bolt (which reads the wrapped listener's arguments)."""
+    name = _name(listener)
 
     @functools.wraps(listener, updated=())
     async def run(**kwargs: Any) -> None:
         ack = kwargs.get("ack")
         if ack is None:  # an event: Bolt answers it; all of the work comes after
-            rt.spawn(listener(**kwargs), name=_name(listener))
+            rt.spawn(listener(**kwargs), name=name)
             return
         loop = asyncio.get_running_loop()
         answered: asyncio.Future[None] = loop.create_future()  # acked, done, or too late
         signalling = SignallingAck(ack, answered)
-        task = loop.create_task(listener(**{**kwargs, "ack": signalling}), name=_name(listener))
+        task = loop.create_task(listener(**{**kwargs, "ack": signalling}), name=name)
         task.add_done_callback(functools.partial(_resolve, answered))
         deadline = loop.call_later(ACK_DEADLINE, _resolve, answered)
         try:
@@ -80,9 +81,7 @@ def answer_at_ack(rt: Runtime, listener: Listener) -> Listener:
             if task.done():
                 task.result()  # a failure before the ack: Bolt answers it as an error
             if ack.response is None:  # past the deadline, or returned without acking
-                log.warning(
-                    "%s did not ack (within %.1f s): empty ack", _name(listener), ACK_DEADLINE
-                )
+                log.warning("%s did not ack (within %.1f s): empty ack", name, ACK_DEADLINE)
                 await ack()
 
     return run
