@@ -24,6 +24,7 @@ class Call:
     args: dict[str, Any]
     token: str | None
     at: float = field(default_factory=time.monotonic)
+    result: dict[str, Any] | None = None  # what the fake answered (None for a planted failure)
 
 
 class FakeSlack:
@@ -127,8 +128,9 @@ class FakeSlack:
         args = await self._args(request)
         auth = request.headers.get("authorization", "")
         token = auth.removeprefix("Bearer ").strip() or args.get("token")
+        call = Call(method, args, token)
         with self.lock:
-            self.calls.append(Call(method, args, token))
+            self.calls.append(call)
             queued = self.failures.get(method) or []
             failure = queued.pop(0) if queued else None
         delay = self.delays.get(method)
@@ -144,7 +146,8 @@ class FakeSlack:
                     headers=failure["headers"],
                 )
             return JSONResponse({"ok": False, "error": failure["error"]})
-        return JSONResponse(self.answer(method, args, token))
+        call.result = self.answer(method, args, token)
+        return JSONResponse(call.result)
 
     def answer(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
         n = next(self._counter)

@@ -38,9 +38,9 @@ def test_start_posts_join_message(
     [update] = started(palbot, fake_slack)
     placeholder = fake_slack.of("chat.postMessage")[0]
     assert placeholder.args["channel"] == "C_GENERAL"
-    assert update.args["ts"] == fake_slack.of("chat.postMessage")[0].args.get(
-        "ts", update.args["ts"]
-    )
+    assert placeholder.result is not None  # the join message replaces the placeholder itself
+    assert update.args["ts"] == placeholder.result["ts"]
+    assert update.args["channel"] == placeholder.result["channel"]
     message = update.args
     check_message(message)
     text = json.dumps(message)

@@ -152,7 +152,9 @@ def test_sigkill_in_a_burst_loses_no_acknowledged_action(
     threads = [threading.Thread(target=fire, args=(i,)) for i in range(BURST)]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + 30
     while len(acked) < BURST // 3:
+        assert time.monotonic() < deadline, f"only {len(acked)} starts were acked in 30 s"
         time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)

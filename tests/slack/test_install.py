@@ -25,7 +25,7 @@ from tests.slack.test_conversations import started
 from tests.slack.test_pals import make_pal
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMAS = REPO.parent / "shared" / "slack"
+SCHEMAS = REPO / "tests" / "data" / "slack"  # Slack's manifest schemas, shipped as test data
 
 
 def oauth_response(team: str, token: str, user: str = ADMIN) -> dict[str, Any]:

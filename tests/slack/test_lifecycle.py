@@ -93,7 +93,7 @@ def test_end_from_slack_then_callbacks(
     conv = start_one(palbot, fake_slack, sandbox)
     palbot.slack.command(f"end {conv.conversation_id}")
     fake_slack.wait_for("chat.postMessage", where=lambda c: "Transcript" in json.dumps(c.args))
-    time.sleep(0.3)
+    palbot.settle()
     updates = [c for c in fake_slack.of("chat.update") if "ended" in json.dumps(c.args)]
     # whichever arrives first, our end or upstream's shutdown callback, the message ends up
     # saying who ended it, without a Join button
@@ -163,7 +163,7 @@ def test_duplicates_out_of_order_forged_and_malformed(
     fake_slack.wait_for("chat.update", where=lambda c: "nobody joined" in json.dumps(c.args))
     joined = {**envelope, "event_type": "system.replica_joined", "properties": {}}
     assert post_callback(palbot, token, joined).status_code == 200
-    time.sleep(0.3)
+    palbot.settle()
     assert not any("PAL joined" in json.dumps(c.args) for c in fake_slack.of("chat.update"))
     assert callbacks_of(palbot) == ["system.shutdown", "system.replica_joined"]
     # forged tokens and mismatched conversations: 404, nothing recorded
