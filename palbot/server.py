@@ -22,10 +22,12 @@ from starlette.routing import Route
 from palbot import gc_tuning, logsafe
 from palbot.config import Settings, SlackMode
 from palbot.pal_api.models import CallbackEvent
+from palbot.services import Services
 from palbot.services.conversations import ConversationService
 from palbot.services.lifecycle import MAX_CALLBACK_BYTES, Lifecycle
 from palbot.services.runtime import Runtime
-from palbot.slack.app import build_app
+from palbot.slack.app import build_app, messages_for
+from palbot.slack.context import SlackDeps
 from palbot.store import Store, open_store
 
 log = logging.getLogger("palbot.server")
@@ -40,6 +42,8 @@ class Palbot:
     convs: ConversationService
     lifecycle: Lifecycle
     app: AsyncApp
+    services: Services
+    slack: SlackDeps
     loop: asyncio.AbstractEventLoop | None = None  # the serving loop, once started
 
 
@@ -50,10 +54,11 @@ def assemble(settings: Settings, store: Store | None = None) -> Palbot:
             if isinstance(existing, logsafe.SecretFilter):
                 existing.known = store.secrets.values
     rt = Runtime(settings, store)
-    convs = ConversationService(rt)
-    lifecycle = Lifecycle(rt, convs)
-    app = build_app(rt, convs)
-    return Palbot(settings, store, rt, convs, lifecycle, app)
+    services = Services.build(rt)
+    app, slack = build_app(services)
+    convs = services.conversations
+    lifecycle = Lifecycle(rt, convs, services.audit, messages_for(slack.clients))
+    return Palbot(settings, store, rt, convs, lifecycle, app, services, slack)
 
 
 def callback_route(lifecycle: Lifecycle) -> Route:
@@ -124,7 +129,7 @@ def build_asgi(
         # new connection per call); Bolt hands it on to each request's client.
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
         bot.app.client.session = session
-        bot.rt.slack_session = session
+        bot.slack.clients.session = session
         socket = None
         if socket_token:
             from palbot.slack.socket_mode import GatedSocketModeHandler

@@ -1,10 +1,11 @@
-"""Connecting and removing a workspace's PAL API key."""
+"""Connecting, checking and removing a workspace's PAL API key."""
 
 from __future__ import annotations
 
 from palbot.pal_api import errors as api_errors
-from palbot.services.audit import record
-from palbot.services.errors import Invalid
+from palbot.services import fields
+from palbot.services.audit import Accepted, AuditTrail
+from palbot.services.errors import Invalid, NoKey
 from palbot.services.runtime import Actor, Runtime
 from palbot.store.models import Workspace
 
@@ -14,48 +15,70 @@ def check_key_format(api_key: str) -> str:
     if len(key) < 8 or len(key) > 200 or any(c.isspace() for c in key):
         raise Invalid(
             "That does not look like a PAL API key (one word, 8 to 200 characters).",
-            field="api_key",
+            field=fields.API_KEY,
         )
     return key
 
 
-async def verify_key(rt: Runtime, api_key: str, budget: float) -> None:
-    """Try the key live (one cheap GET). Raises Invalid for a refused key, PalApiError else."""
-    client = rt.pal_client_for_key(api_key, deadline=budget, max_retries=0)
-    try:
-        await client.list_pals(limit=1)
-    except api_errors.Unauthorized:
-        raise Invalid(
-            "The PAL API refused this key (invalid or revoked). Copy it again from "
-            "the PAL Maker → API Key.",
-            field="api_key",
-        ) from None
+class KeyService:
+    def __init__(self, rt: Runtime, audit: AuditTrail) -> None:
+        self.rt = rt
+        self.audit = audit
 
+    def status(self, team_id: str) -> Workspace | None:
+        return self.rt.store.workspaces.get(team_id)
 
-def save_key(rt: Runtime, actor: Actor, api_key: str, accepted_seq: int | None = None) -> Workspace:
-    workspace = rt.store.workspaces.set_pal_key(
-        actor.team_id, api_key, set_by=actor.user_id, enterprise_id=actor.enterprise_id
-    )
-    detail: dict[str, object] = {"last4": workspace.key_last4}
-    if accepted_seq:
-        detail["accepted_seq"] = accepted_seq
-    record(
-        rt,
-        "key.set",
-        "ok",
-        actor,
-        detail=detail,
-    )
-    return workspace
+    def require(self, team_id: str) -> None:
+        """Raise NoKey unless the workspace has a key connected."""
+        workspace = self.rt.store.workspaces.get(team_id)
+        if workspace is None or not workspace.has_key:
+            raise NoKey()
 
+    def check_format(self, actor: Actor, api_key: str) -> str:
+        try:
+            return check_key_format(api_key)
+        except Invalid:
+            self.audit.record("key.set", "invalid", actor, detail={"reason": "format"})
+            raise
 
-def remove_key(rt: Runtime, actor: Actor) -> bool:
-    removed = rt.store.workspaces.remove_pal_key(actor.team_id)
-    record(
-        rt,
-        "key.remove",
-        "ok" if removed else "invalid",
-        actor,
-        detail={} if removed else {"reason": "no key was connected"},
-    )
-    return removed
+    async def verify(self, api_key: str, budget: float) -> None:
+        """Try the key live (one cheap GET). Raises Invalid for a refused key, PalApiError else."""
+        client = self.rt.pal_client_for_key(api_key, deadline=budget, max_retries=0)
+        try:
+            await client.list_pals(limit=1)
+        except api_errors.Unauthorized:
+            raise Invalid(
+                "The PAL API refused this key (invalid or revoked). Copy it again from "
+                "the PAL Maker → API Key.",
+                field=fields.API_KEY,
+            ) from None
+
+    def refuse(self, actor: Actor, exc: Exception, ticket: Accepted | None = None) -> None:
+        """Audit a key that failed its check: `invalid` if refused upstream, else `error`."""
+        if isinstance(exc, Invalid):
+            outcome, detail = "invalid", {"reason": "refused upstream"}
+        else:
+            outcome, detail = "error", {"error": type(exc).__name__}
+        if ticket is not None:
+            ticket.close(outcome)  # type: ignore[arg-type]
+        else:
+            self.audit.record("key.set", outcome, actor, detail=detail)  # type: ignore[arg-type]
+
+    def accept(self, actor: Actor) -> Accepted:
+        return self.audit.accept("key.set", actor)
+
+    def save(self, actor: Actor, api_key: str, ticket: Accepted | None = None) -> Workspace:
+        workspace = self.rt.store.workspaces.set_pal_key(
+            actor.team_id, api_key, set_by=actor.user_id, enterprise_id=actor.enterprise_id
+        )
+        if ticket is not None:
+            ticket.close("ok", last4=workspace.key_last4)
+        else:
+            self.audit.record("key.set", "ok", actor, detail={"last4": workspace.key_last4})
+        return workspace
+
+    def remove(self, actor: Actor) -> bool:
+        removed = self.rt.store.workspaces.remove_pal_key(actor.team_id)
+        detail = {} if removed else {"reason": "no key was connected"}
+        self.audit.record("key.remove", "ok" if removed else "invalid", actor, detail=detail)
+        return removed

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import copy
 import json
+import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import jsonpatch
 
 from palbot.pal_api import PalApiClient
 from palbot.pal_api import errors as api_errors
 from palbot.pal_api.models import PalCreate, parse_patch
-from palbot.services.audit import close_accepted, record
-from palbot.services.errors import Invalid, NoKey
-from palbot.services.runtime import Actor, Runtime
-from palbot.slack import ids
-from palbot.store.models import AuditAction
+from palbot.services import fields as ids
+from palbot.services.audit import Accepted, AuditTrail
+from palbot.services.cache import TTLCache
+from palbot.services.errors import Duplicate, Invalid, NoKey, UserError
+from palbot.services.runtime import Actor, PatchSession, Runtime
 
 FORM_FIELD_PATHS = {
     ids.PERCEPTION_MODEL: ("perception", "perception_model"),
@@ -112,64 +113,6 @@ def build_create_body(form: dict[str, str | None]) -> PalCreate:
         raise Invalid(f"{path}: {msg}", field=ids.EXTRA_JSON) from None
 
 
-def accept(
-    rt: Runtime,
-    action: AuditAction,
-    actor: Actor,
-    *,
-    target: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> int:
-    """Audit `accepted` for an action whose result comes after the ack; returns its seq."""
-    return record(
-        rt,
-        action,
-        "accepted",
-        actor,
-        target=target,
-        detail=detail,
-    ).seq
-
-
-def client_or_fail(
-    rt: Runtime, action: AuditAction, actor: Actor, accepted_seq: int, target: str | None = None
-) -> PalApiClient:
-    """The workspace's PAL API client; a key removed meanwhile closes the accepted row."""
-    try:
-        return rt.pal_client(actor.team_id)
-    except NoKey:
-        close_accepted(rt, action, "error", actor, accepted_seq, target=target, error="NoKey")
-        raise
-
-
-async def create_pal(
-    rt: Runtime, actor: Actor, body: PalCreate, accepted_seq: int | None = None
-) -> dict[str, Any]:
-    accepted_seq = accepted_seq or accept(
-        rt, "pal.create", actor, detail={"pal_name": body.pal_name}
-    )
-    client = client_or_fail(rt, "pal.create", actor, accepted_seq, target=None)
-    try:
-        pal = await client.create_pal(body)
-    except api_errors.PalApiError as exc:
-        close_accepted(
-            rt,
-            "pal.create",
-            "error",
-            actor,
-            accepted_seq,
-            error=type(exc).__name__,
-            status=exc.status,
-        )
-        raise
-    doc = pal.raw or pal.model_dump()
-    close_accepted(
-        rt, "pal.create", "ok", actor, accepted_seq, target=pal.pal_id, pal_name=pal.pal_name
-    )
-    rt.remember_pal(actor.team_id, pal.pal_id, pal.pal_name)
-    return doc
-
-
 def parse_patch_text(text: str, field: str = ids.PATCH_JSON) -> list[dict[str, Any]]:
     if not text or not text.strip():
         raise Invalid("Enter a JSON Patch array.", field=field)
@@ -205,81 +148,257 @@ def apply_locally(
     return result
 
 
+def pal_name_of(doc: dict[str, Any]) -> str:
+    return str(doc.get("pal_name") or doc.get("persona_name") or "Unnamed PAL")
+
+
 @dataclass
-class PatchOutcome:
+class PatchReport:
+    """How a patch ended, for any surface to show: patched (with the changes), unchanged, or
+    refused because of unpublished editor changes (`force_token` asks to overwrite them)."""
+
+    kind: Literal["patched", "unchanged", "conflict"]
+    pal_id: str
+    name: str
     changes: list[dict[str, Any]]
-    discarded: bool
-    after: dict[str, Any]
+    discarded: bool = False
+    after: dict[str, Any] | None = None
+    force_token: str | None = None
 
 
-async def patch_pal(
-    rt: Runtime,
-    actor: Actor,
-    pal_id: str,
-    ops: list[dict[str, Any]],
-    before: dict[str, Any],
-    *,
-    force: bool = False,
-    accepted_seq: int | None = None,
-) -> PatchOutcome:
-    """PATCH upstream. NoChange and PatchConflict are raised for the caller to present."""
-    expected = apply_locally(before, ops)
-    accepted_seq = accepted_seq or accept(
-        rt, "pal.patch", actor, target=pal_id, detail={"ops": ops, "force": force}
-    )
-    client = client_or_fail(rt, "pal.patch", actor, accepted_seq, target=pal_id)
-    try:
-        result = await client.patch_pal(pal_id, ops, force=force)
-    except api_errors.NoChange:
-        close_accepted(rt, "pal.patch", "ok", actor, accepted_seq, target=pal_id, changed=False)
-        raise
-    except api_errors.PalApiError as exc:
-        close_accepted(
-            rt,
-            "pal.patch",
-            "error",
-            actor,
-            accepted_seq,
-            target=pal_id,
-            error=type(exc).__name__,
-            status=exc.status,
+class PalService:
+    """Every action on PALs: list, show, create, patch (with its form session), delete."""
+
+    def __init__(self, rt: Runtime, audit: AuditTrail) -> None:
+        self.rt = rt
+        self.audit = audit
+        self._faces: TTLCache[list[tuple[str, str]]] = TTLCache(ttl=300, max_items=1000)
+
+    # ---- reads -----------------------------------------------------------------------
+
+    async def list_pals(
+        self, actor: Actor, limit: int = 15
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        page = await self.rt.pal_client(actor.team_id).list_pals(limit=limit)
+        for pal in page.data:
+            self.rt.remember_pal(actor.team_id, pal.pal_id, pal.pal_name or pal.pal_id)
+        return [p.raw for p in page.data], page.total_count
+
+    async def get(
+        self, actor: Actor, pal_id: str, *, deadline: float | None = None
+    ) -> dict[str, Any]:
+        retries = 0 if deadline is not None else None
+        client = self.rt.pal_client(actor.team_id, deadline=deadline, max_retries=retries)
+        return (await client.get_pal(pal_id)).raw
+
+    async def choices(self, actor: Actor, budget: float) -> list[tuple[str, str]]:
+        """(pal_id, label) for a picker, within `budget` seconds."""
+        client = self.rt.pal_client(actor.team_id, deadline=budget, max_retries=0)
+        page = await client.list_pals(limit=100)
+        return [(p.pal_id, f"{p.pal_name or p.pal_id} ({p.pal_id})") for p in page.data]
+
+    async def faces(self, actor: Actor, budget: float) -> list[tuple[str, str]]:
+        """(face_id, label) for a picker, within `budget` seconds (kept for 5 minutes)."""
+        cached = self._faces.get(actor.team_id)
+        if cached is not None:
+            return cached
+        client = self.rt.pal_client(actor.team_id, deadline=budget, max_retries=0)
+        page = await client.list_faces(limit=100)
+        faces = [(f.face_id, f"{f.face_name or f.face_id} ({f.face_id})") for f in page.data]
+        self._faces.set(actor.team_id, faces)
+        return faces
+
+    def has_key(self, team_id: str) -> bool:
+        workspace = self.rt.store.workspaces.get(team_id)
+        return workspace is not None and workspace.has_key
+
+    # ---- create ----------------------------------------------------------------------
+
+    def accept_create(
+        self, actor: Actor, body: PalCreate, dedupe_key: str | None = None
+    ) -> Accepted:
+        """Before the ack: NoKey, or Duplicate for a repeated submission, else `accepted`."""
+        self.rt.pal_client(actor.team_id)  # NoKey before anything is claimed or audited
+        self._claim(actor, dedupe_key)
+        return self.audit.accept("pal.create", actor, detail={"pal_name": body.pal_name})
+
+    def _claim(self, actor: Actor, dedupe_key: str | None) -> None:
+        if dedupe_key and not self.rt.store.idempotency.claim(dedupe_key, team_id=actor.team_id):
+            raise Duplicate("That request was already handled.")
+
+    def refuse_create(self, actor: Actor, exc: Invalid) -> None:
+        detail = {"field": exc.field, "reason": exc.message}
+        self.audit.record("pal.create", "invalid", actor, detail=detail)
+
+    async def create(self, actor: Actor, body: PalCreate, ticket: Accepted) -> dict[str, Any]:
+        client = self._client(ticket)
+        try:
+            pal = await client.create_pal(body)
+        except api_errors.PalApiError as exc:
+            ticket.close("error", error=type(exc).__name__, status=exc.status)
+            raise
+        ticket.close("ok", target=pal.pal_id, pal_name=pal.pal_name)
+        self.rt.remember_pal(actor.team_id, pal.pal_id, pal.pal_name)
+        return pal.raw or pal.model_dump()
+
+    def _client(self, ticket: Accepted) -> PalApiClient:
+        """The workspace's PAL API client; a key removed meanwhile closes the accepted row."""
+        try:
+            return self.rt.pal_client(ticket.actor.team_id)
+        except NoKey:
+            ticket.close("error", error="NoKey")
+            raise
+
+    # ---- patch -----------------------------------------------------------------------
+
+    async def open_patch(
+        self, actor: Actor, pal_id: str, form_id: str, response_url: str | None
+    ) -> dict[str, Any]:
+        """Load the PAL for a Patch form and keep it server-side under the form's id, so the
+        submission is checked without a second request."""
+        doc = await self.get(actor, pal_id)
+        session = PatchSession(
+            pal_id=pal_id, doc=doc, response_url=response_url, channel_id=actor.channel_id
         )
-        raise
-    after = result.pal.raw if result.pal is not None and result.pal.raw else expected
-    after = {k: v for k, v in after.items() if k != "discarded_maker_changes"}
+        self.rt.patch_sessions.set(form_id, session)
+        return doc
+
+    async def patch_session(
+        self, actor: Actor, pal_id: str, form_id: str, response_url: str | None, budget: float
+    ) -> PatchSession:
+        """The document the form was opened on; fetched within `budget` if palbot restarted."""
+        session = self.rt.patch_sessions.get(form_id)
+        if session is not None:
+            return session
+        try:
+            doc = await self.get(actor, pal_id, deadline=budget)
+        except (NoKey, api_errors.PalApiError) as exc:
+            text = exc.message if isinstance(exc, NoKey) else str(exc)
+            raise Invalid(
+                f"Could not load the PAL to check the patch: {text}", field=ids.PATCH_JSON
+            ) from None
+        return PatchSession(pal_id=pal_id, doc=doc, response_url=response_url)
+
+    def check_patch(
+        self, actor: Actor, pal_id: str, doc: dict[str, Any], ops: list[dict[str, Any]], field: str
+    ) -> None:
+        """The local pre-check; a misfit is audited `invalid` and raised as a field error."""
+        try:
+            apply_locally(doc, ops, field=field)
+        except Invalid as exc:
+            self.refuse_patch(actor, pal_id, exc)
+            raise
+
+    def refuse_patch(self, actor: Actor, pal_id: str, exc: Invalid) -> None:
+        detail = {"reason": exc.message}
+        self.audit.record("pal.patch", "invalid", actor, target=pal_id, detail=detail)
+
+    def accept_patch(
+        self,
+        actor: Actor,
+        pal_id: str,
+        ops: list[dict[str, Any]],
+        force: bool = False,
+        dedupe_key: str | None = None,
+    ) -> Accepted:
+        self._claim(actor, dedupe_key)
+        detail = {"ops": ops, "force": force}
+        return self.audit.accept("pal.patch", actor, target=pal_id, detail=detail)
+
+    async def patch(
+        self,
+        ticket: Accepted,
+        pal_id: str,
+        ops: list[dict[str, Any]],
+        before: dict[str, Any],
+        *,
+        force: bool = False,
+        conflict_key: str | None = None,
+        response_url: str | None = None,
+    ) -> PatchReport:
+        """PATCH upstream and report how it ended. A conflict keeps the patch server-side under
+        `conflict_key` (or a fresh token) for an Overwrite confirmation."""
+        expected = apply_locally(before, ops)
+        client = self._client(ticket)
+        name = pal_name_of(before)
+        try:
+            result = await client.patch_pal(pal_id, ops, force=force)
+        except api_errors.NoChange:
+            ticket.close("ok", changed=False)
+            return PatchReport("unchanged", pal_id, name, [])
+        except api_errors.PatchConflict as exc:
+            ticket.close("error", error=type(exc).__name__, status=exc.status)
+            token = conflict_key or "pf-" + secrets.token_urlsafe(12)
+            self.rt.patch_sessions.set(
+                token, PatchSession(pal_id, before, ops=ops, response_url=response_url)
+            )
+            return PatchReport("conflict", pal_id, name, [], force_token=token)
+        except api_errors.PalApiError as exc:
+            ticket.close("error", error=type(exc).__name__, status=exc.status)
+            raise
+        after = result.pal.raw if result.pal is not None and result.pal.raw else expected
+        after = {k: v for k, v in after.items() if k != "discarded_maker_changes"}
+        ticket.close("ok", changed=True, discarded_maker_changes=result.discarded_maker_changes)
+        self.rt.remember_pal(ticket.actor.team_id, pal_id, after.get("pal_name") or pal_id)
+        if conflict_key:
+            self.rt.patch_sessions.pop(conflict_key)
+        return PatchReport(
+            "patched",
+            pal_id,
+            pal_name_of(after),
+            _changes(before, after),
+            result.discarded_maker_changes,
+            after,
+        )
+
+    async def patch_current(
+        self,
+        ticket: Accepted,
+        pal_id: str,
+        ops: list[dict[str, Any]],
+        *,
+        force: bool = False,
+        response_url: str | None = None,
+    ) -> PatchReport:
+        """Fetch the PAL, check the patch against it, send it (the inline and Overwrite path)."""
+        try:
+            before = await self.get(ticket.actor, pal_id)
+        except (UserError, api_errors.PalApiError) as exc:
+            ticket.close("error", error=type(exc).__name__)
+            raise
+        try:
+            apply_locally(before, ops, field="patch")
+        except Invalid as exc:
+            ticket.close("invalid", reason=exc.message)
+            raise
+        return await self.patch(ticket, pal_id, ops, before, force=force, response_url=response_url)
+
+    def take_force(self, token: str) -> PatchSession | None:
+        """The patch an Overwrite confirmation stands for (single use)."""
+        session = self.rt.patch_sessions.pop(token)
+        return session if session is not None and session.ops else None
+
+    # ---- delete ----------------------------------------------------------------------
+
+    def accept_delete(self, actor: Actor, pal_id: str) -> Accepted:
+        return self.audit.accept("pal.delete", actor, target=pal_id)
+
+    async def delete(self, ticket: Accepted, pal_id: str) -> None:
+        client = self._client(ticket)
+        try:
+            await client.delete_pal(pal_id)
+            self.rt.remember_pal(ticket.actor.team_id, pal_id, None)
+        except api_errors.PalApiError as exc:
+            ticket.close("error", error=type(exc).__name__)
+            raise
+        ticket.close("ok")
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
     ignore = ("updated_at",)
-    changes = [
-        op
-        for op in jsonpatch.make_patch(
+    return list(
+        jsonpatch.make_patch(
             {k: v for k, v in before.items() if k not in ignore},
             {k: v for k, v in after.items() if k not in ignore},
         ).patch
-    ]
-    close_accepted(
-        rt,
-        "pal.patch",
-        "ok",
-        actor,
-        accepted_seq,
-        target=pal_id,
-        changed=True,
-        discarded_maker_changes=result.discarded_maker_changes,
     )
-    rt.remember_pal(actor.team_id, pal_id, after.get("pal_name") or pal_id)
-    return PatchOutcome(changes=changes, discarded=result.discarded_maker_changes, after=after)
-
-
-async def delete_pal(
-    rt: Runtime, actor: Actor, pal_id: str, accepted_seq: int | None = None
-) -> None:
-    accepted_seq = accepted_seq or accept(rt, "pal.delete", actor, target=pal_id)
-    client = client_or_fail(rt, "pal.delete", actor, accepted_seq, target=pal_id)
-    try:
-        await client.delete_pal(pal_id)
-        rt.remember_pal(actor.team_id, pal_id, None)
-    except api_errors.PalApiError as exc:
-        close_accepted(
-            rt, "pal.delete", "error", actor, accepted_seq, target=pal_id, error=type(exc).__name__
-        )
-        raise
-    close_accepted(rt, "pal.delete", "ok", actor, accepted_seq, target=pal_id)

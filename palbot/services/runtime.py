@@ -1,4 +1,6 @@
-"""The services' shared runtime: settings, store, PAL API connection pool, caches, tasks."""
+"""The services' shared runtime: settings, store, PAL API connection pool, caches, tasks.
+
+It knows nothing of Slack: whatever a chat surface needs lives in `palbot/slack/`."""
 
 from __future__ import annotations
 
@@ -6,13 +8,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from palbot.config import Settings
 from palbot.pal_api import PalApiClient
@@ -21,8 +21,6 @@ from palbot.services.errors import NoKey
 from palbot.store import Store
 
 log = logging.getLogger("palbot.services")
-ADMIN_CACHE_SECONDS = 300.0
-ADMIN_CHECK_TIMEOUT = 2.0
 PAL_NAME_SECONDS = 120.0
 WORK_SLOTS = 16  # slow after-ack jobs (PAL API + Slack round trips) running at once
 
@@ -112,10 +110,6 @@ def _release(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
-async def _no_client(team_id: str) -> AsyncWebClient | None:
-    return None
-
-
 class Runtime:
     def __init__(
         self, settings: Settings, store: Store, http: httpx.AsyncClient | None = None
@@ -126,18 +120,12 @@ class Runtime:
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=32)
         )
         self.patch_sessions: TTLCache[PatchSession] = TTLCache(ttl=3600, max_items=5000)
-        self._admins: TTLCache[bool] = TTLCache(ttl=ADMIN_CACHE_SECONDS, max_items=20_000)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.work_slots = asyncio.Semaphore(WORK_SLOTS)
         self.ack_first = AckFirst()
         # PAL names by "team:pal_id", seen lately (a start needs the name, not a fresh GET)
         self.pal_names: TTLCache[str] = TTLCache(ttl=PAL_NAME_SECONDS, max_items=20_000)
-        self.slack_session: Any = None  # the pooled aiohttp session, set when serving
         self.starts_in_flight: dict[str, int] = {}  # per team: reserved against the limits
-        # Set by the Slack app builder: a bot client for a team, outside any Slack request
-        # (callbacks, the poller), and a hook to drop a team's cached authorization.
-        self.slack_for_team: Callable[[str], Awaitable[AsyncWebClient | None]] = _no_client
-        self.forget_team: Callable[[str | None, str | None], None] = lambda e, t: None
 
     # ---- PAL API ---------------------------------------------------------------------
 
@@ -168,29 +156,6 @@ class Runtime:
             self.pal_names.pop(f"{team_id}:{pal_id}")
         else:
             self.pal_names.set(f"{team_id}:{pal_id}", name)
-
-    # ---- permissions -----------------------------------------------------------------
-
-    async def is_admin(self, client: AsyncWebClient, actor: Actor) -> bool:
-        if actor.user_id in self.settings.palbot_admin_users:
-            return True
-        cache_key = f"{actor.team_id}:{actor.user_id}"
-        cached = self._admins.get(cache_key)
-        if cached is not None:
-            return cached
-        try:
-            resp = await asyncio.wait_for(
-                client.users_info(user=actor.user_id), ADMIN_CHECK_TIMEOUT
-            )
-            user = resp.get("user") or {}
-            admin = bool(
-                user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner")
-            )
-        except (SlackApiError, TimeoutError, OSError) as exc:
-            log.warning("users.info failed for the admin check: %s", type(exc).__name__)
-            return False  # not cached: the next attempt asks again
-        self._admins.set(cache_key, admin)
-        return admin
 
     # ---- background work -------------------------------------------------------------
 

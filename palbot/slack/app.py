@@ -19,17 +19,19 @@ from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.oauth.installation_store.models.installation import Installation
-from slack_sdk.web.async_client import AsyncWebClient
 
 from palbot.config import SlackMode
 from palbot.manifest import bot_scopes
-from palbot.services.conversations import ConversationService
-from palbot.services.runtime import Runtime
+from palbot.services import Services
+from palbot.services.installs import InstallService
+from palbot.services.ports import ConversationMessages
 from palbot.slack import pages
+from palbot.slack.admins import Admins
+from palbot.slack.clients import SlackClients, web_client
+from palbot.slack.context import SlackDeps, request_context
 from palbot.slack.listeners import register_listeners
-from palbot.store.sqlite.installations import SqliteInstallationStore
+from palbot.slack.messages import SlackConversationMessages
 
 log = logging.getLogger("palbot.app")
 NOT_INSTALLED = (
@@ -40,18 +42,12 @@ NOT_INSTALLED = (
 AUTH_CACHE_SECONDS = 600.0
 
 
-def web_client(base_url: str, token: str | None = None, session: Any = None) -> AsyncWebClient:
-    client = AsyncWebClient(token=token, base_url=base_url, session=session)
-    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
-    return client
-
-
 class StoreAuthorize(AsyncAuthorize):
     """Authorize from palbot's own installation store, cached: no auth.test per request."""
 
-    def __init__(self, store: SqliteInstallationStore) -> None:
+    def __init__(self, installs: InstallService) -> None:
         super().__init__()
-        self.store = store
+        self.installs = installs
         self._cache: dict[tuple[str, str], tuple[float, AuthorizeResult]] = {}
 
     def forget(self, enterprise_id: str | None, team_id: str | None) -> None:
@@ -76,7 +72,7 @@ class StoreAuthorize(AsyncAuthorize):
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
         is_org = bool(context.get("is_enterprise_install"))
-        bot = self.store.find_bot(enterprise_id, team_id, is_org)
+        bot = self.installs.find_bot(enterprise_id, team_id, is_org)
         if bot is None or not bot.bot_token:
             self._cache.pop(key, None)
             return None
@@ -96,8 +92,7 @@ class StoreAuthorize(AsyncAuthorize):
 class PalbotOAuthFlow(AsyncOAuthFlow):
     """Bolt's OAuth flow with palbot's pages, and installs audited."""
 
-    rt: Runtime
-    authorize: StoreAuthorize
+    installs: InstallService
 
     async def build_install_page_html(self, url: str, request: AsyncBoltRequest) -> str:
         return pages.install_page(url)
@@ -106,18 +101,12 @@ class PalbotOAuthFlow(AsyncOAuthFlow):
         self, request: AsyncBoltRequest, installation: Installation
     ) -> None:
         await super().store_installation(request, installation)
-        self.authorize.forget(installation.enterprise_id, installation.team_id)
-        team = installation.team_id or installation.enterprise_id
-        self.rt.store.audit.append(
-            "app.install",
-            "ok",
-            team_id=team,
-            user_id=installation.user_id,
-            detail={
-                "enterprise_id": installation.enterprise_id,
-                "org_wide": bool(installation.is_enterprise_install),
-                "scopes": installation.bot_scopes,
-            },
+        self.installs.installed(
+            installation.team_id,
+            installation.user_id,
+            installation.enterprise_id,
+            bool(installation.is_enterprise_install),
+            installation.bot_scopes,
         )
 
 
@@ -140,10 +129,10 @@ async def _failure(args: AsyncFailureArgs) -> BoltResponse:
     )
 
 
-def build_app(rt: Runtime, convs: ConversationService) -> AsyncApp:
+def build_app(services: Services) -> tuple[AsyncApp, SlackDeps]:
     """Every value comes from palbot's settings: Bolt never reads OAuth settings or file stores
     from the process environment."""
-    s = rt.settings
+    s = services.rt.settings
     signing_secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else ""
     common: dict[str, Any] = {
         "name": "palbot",
@@ -153,58 +142,55 @@ def build_app(rt: Runtime, convs: ConversationService) -> AsyncApp:
         "user_facing_authorize_error_message": NOT_INSTALLED,
     }
     if s.mode is SlackMode.OAUTH:
-        assert s.slack_client_id and s.slack_client_secret
-        authorize = StoreAuthorize(rt.store.installations)
-        client = web_client(s.slack_api_url)
-        settings = AsyncOAuthSettings(
-            client_id=s.slack_client_id,
-            client_secret=s.slack_client_secret.get_secret_value(),
-            scopes=bot_scopes(),
-            user_scopes=[],
-            installation_store=rt.store.installations,
-            state_store=rt.store.oauth_states,
-            install_path="/slack/install",
-            redirect_uri_path="/slack/oauth_redirect",
-            redirect_uri=f"{s.palbot_public_url}/slack/oauth_redirect"
-            if s.palbot_public_url
-            else None,
-            callback_options=AsyncCallbackOptions(success=_success, failure=_failure),
-            state_expiration_seconds=600,
-        )
-        flow = PalbotOAuthFlow(client=client, settings=settings)
-        flow.rt = rt
-        flow.authorize = authorize
-        app = AsyncApp(
-            client=client,
-            installation_store=rt.store.installations,
-            authorize=authorize,  # type: ignore[arg-type]
-            oauth_flow=flow,
-            **common,
-        )
-        rt.slack_for_team = _oauth_clients(rt, s.slack_api_url)
-        rt.forget_team = authorize.forget
+        app = _oauth_app(services, common)
+        clients = SlackClients(s.slack_api_url, services.installs)
     else:
         token = s.slack_bot_token.get_secret_value() if s.slack_bot_token else None
         client = web_client(s.slack_api_url, token)
         app = AsyncApp(client=client, **common)
-
-        async def single(team_id: str) -> AsyncWebClient | None:
-            return client
-
-        rt.slack_for_team = single
-    register_listeners(app, rt, convs)
-    return app
+        clients = SlackClients(s.slack_api_url, services.installs, single=client)
+    deps = SlackDeps(services, Admins(s.palbot_admin_users), clients)
+    app.middleware(request_context(deps))
+    register_listeners(app, deps)
+    return app, deps
 
 
-def _oauth_clients(rt: Runtime, base_url: str) -> Any:
-    async def for_team(team_id: str) -> AsyncWebClient | None:
-        workspace = rt.store.workspaces.get(team_id)
-        enterprise = workspace.enterprise_id if workspace else None
-        bot = rt.store.installations.find_bot(enterprise, team_id)
-        if bot is None and enterprise:
-            bot = rt.store.installations.find_bot(enterprise, None, True)
-        if bot is None or not bot.bot_token:
-            return None
-        return web_client(base_url, bot.bot_token, rt.slack_session)
+def _oauth_app(services: Services, common: dict[str, Any]) -> AsyncApp:
+    s = services.rt.settings
+    assert s.slack_client_id and s.slack_client_secret
+    authorize = StoreAuthorize(services.installs)
+    services.installs.on_forget.append(authorize.forget)
+    client = web_client(s.slack_api_url)
+    redirect = f"{s.palbot_public_url}/slack/oauth_redirect" if s.palbot_public_url else None
+    settings = AsyncOAuthSettings(
+        client_id=s.slack_client_id,
+        client_secret=s.slack_client_secret.get_secret_value(),
+        scopes=bot_scopes(),
+        user_scopes=[],
+        installation_store=services.installs.store,
+        state_store=services.installs.state_store,
+        install_path="/slack/install",
+        redirect_uri_path="/slack/oauth_redirect",
+        redirect_uri=redirect,
+        callback_options=AsyncCallbackOptions(success=_success, failure=_failure),
+        state_expiration_seconds=600,
+    )
+    flow = PalbotOAuthFlow(client=client, settings=settings)
+    flow.installs = services.installs
+    return AsyncApp(
+        client=client,
+        installation_store=services.installs.store,
+        authorize=authorize,  # type: ignore[arg-type]
+        oauth_flow=flow,
+        **common,
+    )
+
+
+def messages_for(clients: SlackClients) -> Any:
+    """The conversation messages of a team outside any request (callbacks, the poller)."""
+
+    async def for_team(team_id: str) -> ConversationMessages | None:
+        client = await clients.for_team(team_id)
+        return SlackConversationMessages(client) if client is not None else None
 
     return for_team

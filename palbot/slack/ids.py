@@ -1,6 +1,57 @@
-"""Every Slack id palbot uses (design.md, 'Modals' and 'Action ids'). Names are fixed."""
+"""Every Slack id palbot uses (design.md, 'Modals' and 'Action ids'). Names are fixed.
+
+Form inputs are named after the field they fill: block_id = action_id = the field's name, and
+those names live in the domain (`palbot/services/fields.py`), re-exported here."""
 
 from __future__ import annotations
+
+from palbot.services.fields import (
+    API_KEY,
+    CHANNEL,
+    CONTEXT,
+    CONVERSATION_NAME,
+    CREATE_FORM_FIELDS,
+    DEFAULT_FACE_ID,
+    EXTRA_JSON,
+    LAYERS_JSON,
+    MAX_CALL_DURATION,
+    MAX_CONCURRENT,
+    MAX_PER_DAY,
+    PAL_ID,
+    PAL_INTERRUPTIBILITY,
+    PAL_NAME,
+    PATCH_JSON,
+    PERCEPTION_MODEL,
+    PIPELINE_MODE,
+    POST_CHANNEL,
+    SYSTEM_PROMPT,
+    TURN_DETECTION_MODEL,
+    TURN_TAKING_PATIENCE,
+)
+
+__all__ = [
+    "API_KEY",
+    "CHANNEL",
+    "CONTEXT",
+    "CONVERSATION_NAME",
+    "CREATE_FORM_FIELDS",
+    "DEFAULT_FACE_ID",
+    "EXTRA_JSON",
+    "LAYERS_JSON",
+    "MAX_CALL_DURATION",
+    "MAX_CONCURRENT",
+    "MAX_PER_DAY",
+    "PAL_ID",
+    "PAL_INTERRUPTIBILITY",
+    "PAL_NAME",
+    "PATCH_JSON",
+    "PERCEPTION_MODEL",
+    "PIPELINE_MODE",
+    "POST_CHANNEL",
+    "SYSTEM_PROMPT",
+    "TURN_DETECTION_MODEL",
+    "TURN_TAKING_PATIENCE",
+]
 
 COMMAND = "/pal"
 
@@ -11,47 +62,6 @@ PATCH_MODAL = "pal_patch"
 START_MODAL = "pal_start"
 LIMITS_MODAL = "pal_limits"
 RESULT_VIEW = "pal_result"  # informational views shown after a submission (no submit)
-
-# Create PAL block_ids (= field paths; action_id is the same string)
-PAL_NAME = "pal_name"
-SYSTEM_PROMPT = "system_prompt"
-CONTEXT = "context"
-DEFAULT_FACE_ID = "default_face_id"
-PIPELINE_MODE = "pipeline_mode"
-PERCEPTION_MODEL = "layers.perception.perception_model"
-TURN_DETECTION_MODEL = "layers.conversational_flow.turn_detection_model"
-TURN_TAKING_PATIENCE = "layers.conversational_flow.turn_taking_patience"
-PAL_INTERRUPTIBILITY = "layers.conversational_flow.pal_interruptibility"
-LAYERS_JSON = "layers_json"
-EXTRA_JSON = "extra_json"
-POST_CHANNEL = "post_channel"
-CREATE_FORM_FIELDS = (
-    PAL_NAME,
-    SYSTEM_PROMPT,
-    CONTEXT,
-    DEFAULT_FACE_ID,
-    PIPELINE_MODE,
-    PERCEPTION_MODEL,
-    TURN_DETECTION_MODEL,
-    TURN_TAKING_PATIENCE,
-    PAL_INTERRUPTIBILITY,
-)
-
-# Patch PAL
-PATCH_JSON = "patch_json"
-
-# Start conversation
-PAL_ID = "pal_id"
-CONVERSATION_NAME = "conversation_name"
-CHANNEL = "channel"
-
-# Connect key
-API_KEY = "api_key"
-
-# Limits
-MAX_CONCURRENT = "max_concurrent"
-MAX_PER_DAY = "max_per_day"
-MAX_CALL_DURATION = "max_call_duration"
 
 # action_ids outside modals
 PAL_START_BUTTON = "pal_start_button"

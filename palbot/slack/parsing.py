@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from palbot.services.validation import is_id
 
 _CURLY = str.maketrans(
     {
@@ -17,7 +18,6 @@ _CURLY = str.maketrans(
         "\u201a": "'",
     }
 )
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 MAX_TEXT = 4000
 
 
@@ -52,10 +52,6 @@ def parse(text: str | None) -> Command:
     return Command(sub, arg, rest, test)
 
 
-def is_id(value: str | None) -> bool:
-    return bool(value and _ID.match(value))
-
-
 USAGE = {
     "help": "/pal help",
     "key": "/pal key   ·   /pal key status   ·   /pal key remove",
@@ -70,3 +66,5 @@ USAGE = {
     "audit": "/pal audit [N]",
     "limits": "/pal limits",
 }
+
+__all__ = ["USAGE", "Command", "is_id", "normalize", "parse"]

@@ -220,3 +220,74 @@ def active_list_message(intro: str, records: list[ConversationRecord]) -> dict[s
             )
         )
     return message(intro, blocks)
+
+
+INLINE_TRANSCRIPT_CHARS = 2800 * 4  # longer transcripts go up as a file
+
+
+def transcript_message(lines: list[str]) -> dict[str, Any] | None:
+    """The transcript as thread messages' blocks, or None when it is too long (a file then)."""
+    if not lines:
+        return message(
+            ":memo: The transcript is ready, but it is empty.",
+            [section(":memo: The transcript is ready, but it is empty.")],
+        )
+    if len("\n".join(lines)) > INLINE_TRANSCRIPT_CHARS:
+        return None
+    blocks: list[dict[str, Any]] = [section(":memo: *Transcript*")]
+    chunk = ""
+    for line in lines:
+        speaker, _, said = line.partition(": ")
+        entry = f"*{escape(speaker)}:* {escape(said)}\n"
+        if len(chunk) + len(entry) > 2900:
+            blocks.append(section(chunk))
+            chunk = ""
+        chunk += entry
+    if chunk:
+        blocks.append(section(chunk))
+    return message(f"Transcript ({len(lines)} turns)", blocks)
+
+
+def transcript_not_uploaded_message() -> dict[str, Any]:
+    return message(
+        ":memo: The transcript is ready but could not be uploaded here (palbot needs the "
+        "files:write scope).",
+        [
+            section(":memo: The transcript is ready but could not be uploaded"),
+            context("palbot needs the `files:write` scope."),
+        ],
+    )
+
+
+def recording_message(where: str, duration: float | None) -> dict[str, Any]:
+    tail = f" ({int(duration)} s)" if duration is not None else ""
+    text = (
+        f":film_frames: The recording is ready{tail}: `{escape(cut(where, 500))}` (in the PAL "
+        "account's recording storage)."
+    )
+    return message(text, [section(text)])
+
+
+def perception_message(analysis: str) -> dict[str, Any]:
+    text = ":eyes: *Perception analysis*\n" + escape(cut(analysis, 2800))
+    return message(text, [section(text)])
+
+
+def started_text(record: ConversationRecord) -> str:
+    pal = escape(record.pal_name or record.pal_id)
+    return f"Started a conversation with {pal}; its Join link is posted in <#{record.channel_id}>."
+
+
+def ended_text(record: ConversationRecord, already_ended: bool) -> str:
+    if already_ended:
+        return "That conversation has already ended."
+    return f"Ended the conversation with {escape(record.pal_name or record.pal_id)}."
+
+
+def start_failed_blocks(
+    text: str, active: list[ConversationRecord], capped: bool
+) -> list[dict[str, Any]]:
+    if capped:
+        blocks: list[dict[str, Any]] = active_list_message(text, active)["blocks"]
+        return blocks
+    return [section(f":warning: {escape(text)}")]

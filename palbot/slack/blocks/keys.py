@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from palbot.services.errors import user_text
 from palbot.slack import ids
-from palbot.slack.blocks.common import message
+from palbot.slack.blocks.common import message, result_view
 from palbot.slack.metadata import ModalMetadata
 from palbot.slack.text import context, escape, plain, section
 from palbot.store.models import Workspace
@@ -67,3 +68,28 @@ def no_key_message() -> dict[str, Any]:
         "with `/pal key` (get a key in the PAL Maker under *API Key*)."
     )
     return message(text, [section(f":electric_plug: {text}")])
+
+
+def connected_text(workspace: Workspace) -> str:
+    return (
+        f"PAL API key ending in `{escape(workspace.key_last4 or '')}` connected. Anyone "
+        "here can now `/pal create`, `/pal list` and `/pal start`."
+    )
+
+
+def key_not_saved_view(title: str, exc: Exception) -> dict[str, Any]:
+    text = user_text(exc)
+    return result_view(
+        title,
+        [
+            section(f":warning: The key was not saved. {escape(text)}"),
+            context("Run `/pal key` to try again."),
+        ],
+    )
+
+
+def key_connected_view(title: str, workspace: Workspace) -> dict[str, Any]:
+    last4 = escape(workspace.key_last4 or "")
+    return result_view(
+        title, [section(f":white_check_mark: PAL API key ending in `{last4}` connected.")]
+    )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from palbot.pal_api.models import LEVELS, PERCEPTION_MODELS, PIPELINE_MODES, TURN_DETECTION_MODELS
+from palbot.services.pals import PatchReport, pal_name_of
 from palbot.slack import ids
-from palbot.slack.blocks.common import message, result_view
+from palbot.slack.blocks.common import message, ok_message, result_view
 from palbot.slack.metadata import ModalMetadata
 from palbot.slack.text import (
     actions,
@@ -186,8 +187,7 @@ def create_modal(metadata: ModalMetadata, template: str | None = None) -> dict[s
     }
 
 
-def pal_title(pal: dict[str, Any]) -> str:
-    return str(pal.get("pal_name") or pal.get("persona_name") or "Unnamed PAL")
+pal_title = pal_name_of  # a PAL's name as people see it (one rule, in the domain)
 
 
 def pal_id_of(pal: dict[str, Any]) -> str:
@@ -395,3 +395,32 @@ def delete_confirm_message(pal: dict[str, Any]) -> dict[str, Any]:
             ),
         ],
     )
+
+
+def patch_report_message(report: PatchReport) -> dict[str, Any]:
+    """How a patch ended, as an ephemeral message (inline patch, Overwrite button)."""
+    if report.kind == "unchanged":
+        return ok_message("Nothing changed: the PAL already had that configuration.")
+    if report.kind == "conflict":
+        return {
+            "text": f"{escape(report.name)} has unpublished editor changes",
+            "blocks": patch_conflict_blocks(report.name, report.force_token or ""),
+        }
+    return {
+        "text": f"Patched {escape(report.name)}",
+        "blocks": patch_done_blocks(report.name, report.pal_id, report.changes, report.discarded),
+    }
+
+
+def patch_report_view(report: PatchReport, metadata: ModalMetadata | None = None) -> dict[str, Any]:
+    """How a patch ended, as the Patch modal's last view."""
+    if report.kind == "unchanged":
+        text = (
+            f":information_source: Nothing changed: *{escape(report.name)}* already had that "
+            "configuration."
+        )
+        return result_view("Patch PAL", [section(text)])
+    if report.kind == "conflict":
+        blocks = patch_conflict_blocks(report.name, report.force_token or "")
+        return result_view("Patch PAL", blocks, metadata)
+    return patch_done_view(report.pal_id, report.after or {}, report.changes, report.discarded)

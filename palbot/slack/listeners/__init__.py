@@ -1,17 +1,17 @@
-"""Bolt listeners, one module per Slack surface. Each `register(app, …)` wires thin handlers."""
+"""Bolt listeners, one folder per Slack surface and one module per entry. Each module imports
+without an App; each folder's `register(app, deps)` wires its entries with their checks."""
 
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from palbot.services.conversations import ConversationService
-from palbot.services.runtime import Runtime
+from palbot.slack.context import SlackDeps
 from palbot.slack.listeners import actions, commands, events, options, views
 
 
-def register_listeners(app: AsyncApp, rt: Runtime, convs: ConversationService) -> None:
-    commands.register(app, rt, convs)
-    views.register(app, rt, convs)
-    actions.register(app, rt, convs)
-    options.register(app, rt)
-    events.register(app, rt)
+def register_listeners(app: AsyncApp, deps: SlackDeps) -> None:
+    commands.register(app, deps)
+    views.register(app, deps)
+    actions.register(app, deps)
+    options.register(app, deps)
+    events.register(app, deps)

@@ -1,0 +1,89 @@
+"""Installations: recording an install, forgetting uninstalled or revoked tokens, auditing both."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from palbot.services.audit import AuditTrail
+from palbot.services.runtime import Actor, Runtime
+
+log = logging.getLogger("palbot.installs")
+
+# Called once a team's tokens are gone, to drop anything cached about them (enterprise, team).
+Forget = Callable[[str | None, str | None], None]
+
+
+class InstallService:
+    def __init__(self, rt: Runtime, audit: AuditTrail) -> None:
+        self.rt = rt
+        self.audit = audit
+        self.on_forget: list[Forget] = []
+
+    @property
+    def store(self) -> Any:
+        """The installation store itself, for the OAuth flow that reads and writes it."""
+        return self.rt.store.installations
+
+    @property
+    def state_store(self) -> Any:
+        """The OAuth state store (CSRF protection of the install flow)."""
+        return self.rt.store.oauth_states
+
+    def find_bot(self, enterprise_id: str | None, team_id: str | None, is_org: bool = False) -> Any:
+        return self.rt.store.installations.find_bot(enterprise_id, team_id, is_org)
+
+    def bot_for_team(self, team_id: str) -> Any:
+        """The bot installation that can post in `team_id` (org-wide installs included)."""
+        workspace = self.rt.store.workspaces.get(team_id)
+        enterprise = workspace.enterprise_id if workspace else None
+        bot = self.find_bot(enterprise, team_id)
+        if bot is None and enterprise:
+            bot = self.find_bot(enterprise, None, True)
+        return bot
+
+    def installed(
+        self,
+        team_id: str | None,
+        user_id: str | None,
+        enterprise_id: str | None,
+        org_wide: bool,
+        scopes: Any,
+    ) -> None:
+        self._forget(enterprise_id, team_id)
+        installer = Actor(team_id=team_id or enterprise_id or "", user_id=user_id or "")
+        detail = {"enterprise_id": enterprise_id, "org_wide": org_wide, "scopes": scopes}
+        self.audit.record("app.install", "ok", installer, detail=detail)
+
+    async def uninstalled(
+        self, enterprise_id: str | None, team_id: str | None, is_org: bool, reason: str
+    ) -> None:
+        team = None if is_org else team_id
+        await self.rt.store.installations.async_delete_all(
+            enterprise_id=enterprise_id, team_id=team
+        )
+        # drop the cached authorization once the rows are gone (a request racing in between
+        # re-reads the store and finds nothing)
+        self._forget(enterprise_id, team)
+        detail = {"reason": reason, "enterprise_id": enterprise_id}
+        self.audit.record("app.uninstall", "ok", team_id=team_id or None, detail=detail)
+        log.info("uninstalled from %s: tokens forgotten", team_id)
+
+    async def tokens_revoked(
+        self, enterprise_id: str | None, team_id: str | None, users: list[str], bot: bool
+    ) -> None:
+        store = self.rt.store.installations
+        for user_id in users:
+            await store.async_delete_installation(
+                enterprise_id=enterprise_id, team_id=team_id, user_id=user_id
+            )
+        if bot:
+            await store.async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+            self._forget(enterprise_id, team_id)
+        detail = {"reason": "tokens_revoked", "users": len(users), "bot": bot}
+        self.audit.record("app.uninstall", "ok", team_id=team_id, detail=detail)
+
+    def _forget(self, enterprise_id: str | None, team_id: str | None) -> None:
+        for forget in self.on_forget:
+            forget(enterprise_id, team_id)

@@ -1,0 +1,85 @@
+"""A workspace's limits: what they are, who may set them, and whether a start would break them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from palbot.services import fields
+from palbot.services.audit import AuditTrail
+from palbot.services.errors import Invalid
+from palbot.services.runtime import Actor, Runtime
+from palbot.store.models import Limits
+
+# field → (lowest, highest) accepted; empty means "no limit" (or the upstream default)
+BOUNDS = {
+    fields.MAX_CONCURRENT: (1, 1000),
+    fields.MAX_PER_DAY: (1, 100000),
+    fields.MAX_CALL_DURATION: (10, 14400),
+}
+
+
+def day_start(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def parse_limits(values: dict[str, str | None]) -> Limits:
+    """Limits from form text by field; Invalid names the first field at fault."""
+    parsed: dict[str, int | None] = {}
+    for name, (low, high) in BOUNDS.items():
+        raw = (values.get(name) or "").strip()
+        if not raw:
+            parsed[name] = None
+            continue
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise Invalid(
+                f"A whole number from {low} to {high}, or empty for no limit.", field=name
+            )
+        parsed[name] = int(raw)
+    return Limits(**parsed)
+
+
+class LimitsService:
+    def __init__(self, rt: Runtime, audit: AuditTrail) -> None:
+        self.rt = rt
+        self.audit = audit
+
+    def get(self, team_id: str) -> Limits:
+        workspace = self.rt.store.workspaces.get(team_id)
+        return workspace.limits if workspace else Limits()
+
+    def set(self, actor: Actor, values: dict[str, str | None]) -> Limits:
+        try:
+            limits = parse_limits(values)
+        except Invalid as exc:
+            self.audit.record("limits.set", "invalid", actor, detail={"field": exc.field})
+            raise
+        self.rt.store.workspaces.set_limits(actor.team_id, limits, set_by=actor.user_id)
+        self.audit.record("limits.set", "ok", actor, detail=limits.model_dump())
+        return limits
+
+    def refusal(
+        self, team_id: str, limits: Limits, test_mode: bool, in_flight: int = 0
+    ) -> str | None:
+        """Why a start would break the workspace's limits, counting starts still in flight."""
+        if test_mode:
+            return None  # test conversations cost nothing
+        who = "A workspace admin can change it with `/pal limits`."
+        store = self.rt.store.conversations
+        if limits.max_concurrent is not None:
+            active = [c for c in store.list_active(team_id) if not c.test_mode]
+            if len(active) + in_flight >= limits.max_concurrent:
+                return (
+                    f"This workspace allows at most {limits.max_concurrent} concurrent "
+                    f"conversations, and {len(active) + in_flight} are active or starting. End one "
+                    f"first. {who}"
+                )
+        if limits.max_per_day is not None:
+            today = store.count_started_since(team_id, day_start()) + in_flight
+            if today >= limits.max_per_day:
+                return (
+                    f"This workspace allows at most {limits.max_per_day} conversations per day "
+                    f"(UTC), and {today} were started today. {who}"
+                )
+        return None

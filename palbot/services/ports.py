@@ -1,0 +1,58 @@
+"""What the domain needs from the chat surface, as Protocols it calls and never imports.
+
+`palbot/slack/` implements these with its Block Kit builders; a CLI, a test or another chat
+platform can implement them too. Services only ever speak these words: a placeholder, started,
+joined, failed, ended, and the results posted after a call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from palbot.store.models import ConversationRecord
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """Where a conversation's message lives (a channel and the message's timestamp)."""
+
+    channel_id: str
+    ts: str
+
+
+class PostRefused(Exception):
+    """The chat surface refused to post (not in the channel, archived, rate-limited…).
+    `message` is written for the person who asked; `code` is the platform's own word."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+class ConversationMessages(Protocol):
+    """The one message that follows a conversation from start to end, and its thread."""
+
+    async def placeholder(self, channel_id: str, pal_name: str, starter: str) -> MessageRef:
+        """Post "starting…" before anything is billed; raises PostRefused."""
+        ...
+
+    async def started(self, record: ConversationRecord) -> bool: ...
+    async def joined(self, record: ConversationRecord) -> bool: ...
+    async def failed(self, ref: MessageRef, pal_name: str, starter: str, reason: str) -> bool: ...
+    async def ended(self, record: ConversationRecord) -> bool: ...
+    async def transcript(self, record: ConversationRecord, lines: list[str]) -> None: ...
+    async def recording_ready(
+        self, record: ConversationRecord, where: str, duration: float | None
+    ) -> None: ...
+    async def perception(self, record: ConversationRecord, analysis: str) -> None: ...
+
+
+# The messages of a workspace outside any request (callbacks, the poller); None when palbot
+# can no longer post there (uninstalled).
+MessagesFor = Callable[[str], Awaitable[ConversationMessages | None]]
+
+# Whether the person asking is a workspace admin (asked only when needed).
+AdminCheck = Callable[[], Awaitable[bool]]

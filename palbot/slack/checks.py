@@ -1,0 +1,98 @@
+"""Checks declared where a listener is registered, never repeated inside it.
+
+`Entry(key, handler, checks=(ValidId(...), NeedsKey(), AdminOnly(...)))`: each check raises a
+typed error that `failures.answer_failure` turns into the surface's reply. Checks that cost a
+Slack round trip (the admin check) run after an empty ack on commands and buttons, so the ack
+never waits for them; on a form they run inside the ack and answer as a field error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from palbot.services.errors import Denied, Invalid
+from palbot.services.validation import is_id
+from palbot.slack.context import Ctx
+from palbot.store.models import AuditAction
+
+ADMIN_ONLY = "Only workspace admins and owners (or users listed in PALBOT_ADMIN_USERS) can {what}."
+ADMIN_ONLY_FORM = "Only workspace admins can {what}."
+
+
+class Usage(Invalid):
+    """A malformed command: the problem, and the subcommand whose usage to show."""
+
+    def __init__(self, sub: str, problem: str) -> None:
+        super().__init__(problem)
+        self.sub = sub
+
+
+class Silent(Exception):
+    """Nothing to say (a stale or foreign button): acked, nothing else happens."""
+
+
+class Check(Protocol):
+    @property
+    def after_ack(self) -> bool: ...
+
+    async def __call__(self, ctx: Ctx) -> None: ...
+
+
+@dataclass(frozen=True)
+class ValidId:
+    """The command's id argument (or the button's value) is a well-formed id."""
+
+    problem: str = ""
+    silent: bool = False
+    after_ack: bool = False
+
+    async def __call__(self, ctx: Ctx) -> None:
+        if is_id(ctx.target):
+            return
+        if self.silent or ctx.command is None:
+            raise Silent()
+        raise Usage(ctx.command.sub, self.problem)
+
+
+@dataclass(frozen=True)
+class NeedsKey:
+    """The workspace has a PAL API key connected (else: how to connect one)."""
+
+    after_ack: bool = False
+
+    async def __call__(self, ctx: Ctx) -> None:
+        ctx.services.keys.require(ctx.actor.team_id)
+
+
+@dataclass(frozen=True)
+class Accept:
+    """Audit `accepted` for the request's target before the ack (the outcome follows)."""
+
+    action: AuditAction
+    after_ack: bool = False
+
+    async def __call__(self, ctx: Ctx) -> None:
+        ctx.accepted = ctx.services.audit.accept(self.action, ctx.actor, target=ctx.target)
+
+
+@dataclass(frozen=True)
+class AdminOnly:
+    """Admins only; a refusal is audited `denied` under `action` and says who may do it."""
+
+    action: AuditAction
+    what: str
+    field: str | None = None  # on a form: the field the refusal is shown at
+    targeted: bool = False  # the refusal names the request's target
+    after_ack: bool = True
+
+    async def __call__(self, ctx: Ctx) -> None:
+        if await ctx.is_admin():
+            return
+        detail: dict[str, object] = {"reason": "not an admin"}
+        if ctx.accepted is not None:
+            detail["accepted_seq"] = ctx.accepted.seq
+        target = ctx.target if self.targeted else None
+        ctx.services.audit.record(self.action, "denied", ctx.actor, target=target, detail=detail)
+        text = ADMIN_ONLY_FORM if ctx.surface == "view" else ADMIN_ONLY
+        raise Denied(text.format(what=self.what), field=self.field)

@@ -1,0 +1,38 @@
+"""Buttons: one module per action; each entry's checks declared here."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from palbot.slack import ids
+from palbot.slack.checks import Accept, AdminOnly, ValidId
+from palbot.slack.context import SlackDeps
+from palbot.slack.entries import Entry, register_entries
+from palbot.slack.listeners.actions import end, force, home, join, pals, start
+
+ENTRIES = (
+    Entry(ids.PAL_START_BUTTON, start.start_button),
+    Entry(ids.PAL_PATCH_BUTTON, pals.patch_button, (ValidId(silent=True),)),
+    Entry(ids.CONVERSATION_JOIN, join.join_button),
+    Entry(ids.CONVERSATION_END, end.end_button),
+    Entry(
+        ids.PAL_DELETE_CONFIRM,
+        pals.delete_confirmed,
+        (
+            ValidId(silent=True),
+            Accept("pal.delete"),
+            AdminOnly("pal.delete", "delete PALs", targeted=True),
+        ),
+    ),
+    Entry(ids.PATCH_FORCE, force.force_button),
+    Entry(
+        ids.HOME_CONNECT_KEY,
+        home.connect_key,
+        (AdminOnly("key.set", "connect the PAL API key"),),
+    ),
+    Entry(ids.HOME_LIMITS, home.change_limits, (AdminOnly("limits.set", "set limits"),)),
+)
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    register_entries(deps, app.action, ENTRIES)

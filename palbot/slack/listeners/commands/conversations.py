@@ -1,0 +1,46 @@
+"""`/pal start [<id> [name] [--test]]` and `/pal end <conversation_id>`."""
+
+from __future__ import annotations
+
+from palbot.services.conversations import StartRequest
+from palbot.slack.blocks import conversations as conv_blocks
+from palbot.slack.blocks.common import ok_message
+from palbot.slack.checks import Usage
+from palbot.slack.context import Ctx
+from palbot.slack.flows.start import run_start
+from palbot.slack.parsing import is_id
+
+
+async def start(ctx: Ctx) -> None:
+    cmd = ctx.command
+    assert cmd is not None
+    if cmd.arg is None:
+        ctx.services.keys.require(ctx.actor.team_id)
+        await ctx.ack()
+        await ctx.open_view(conv_blocks.start_modal(ctx.form_metadata()))
+        return
+    if not is_id(cmd.arg):
+        raise Usage("start", f"`{cmd.arg[:40]}` is not a PAL id.")
+    if len(cmd.rest) > 200:
+        raise Usage("start", "The conversation name is too long (200 characters at most).")
+    if not ctx.actor.channel_id:
+        raise Usage("start", "Run it in the channel where the Join link belongs.")
+    request = StartRequest(
+        actor=ctx.actor,
+        pal_id=cmd.arg,
+        channel_id=ctx.actor.channel_id,
+        conversation_name=cmd.rest or None,
+        test_mode=cmd.test,
+        dedupe_keys=(f"trigger:{ctx.trigger_id}",) if ctx.trigger_id else (),
+    )
+    accepted = ctx.services.conversations.accept(request)  # audited before the ack
+    await ctx.ack()
+    await run_start(ctx, accepted)
+
+
+async def end(ctx: Ctx) -> None:
+    convs, conversation_id = ctx.services.conversations, ctx.target or ""
+    ticket = convs.accept_end(ctx.actor, conversation_id)  # audited before the ack
+    await ctx.ack()
+    result = await convs.end(ctx.messages(), ctx.actor, conversation_id, ctx.is_admin, ticket)
+    await ctx.reply.send(ok_message(conv_blocks.ended_text(result.record, result.already_ended)))

@@ -1,0 +1,37 @@
+"""`app_home_opened`: publish the App Home tab for the person who opened it."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from palbot.services.runtime import Actor
+from palbot.slack.blocks.home import home_view
+from palbot.slack.context import Ctx
+
+log = logging.getLogger("palbot.home")
+
+
+async def publish_home(ctx: Ctx) -> None:
+    event = ctx.body.get("event") or {}
+    if event.get("tab") not in (None, "home"):
+        return
+    a = ctx.actor
+    viewer = Actor(
+        team_id=a.team_id, user_id=event.get("user") or a.user_id, enterprise_id=a.enterprise_id
+    )
+    is_admin = await ctx.deps.admins.is_admin(ctx.client, viewer)
+    data = await ctx.services.home.load(viewer, is_admin)
+    view = home_view(
+        workspace=data.workspace,
+        pals=data.pals,
+        pals_error=data.pals_error,
+        conversations=data.conversations,
+        is_admin=is_admin,
+        audit=data.audit,
+    )
+    try:
+        await ctx.client.views_publish(user_id=viewer.user_id, view=view)
+    except SlackApiError as exc:
+        log.warning("views.publish failed: %s", exc.response.get("error"))

@@ -1,0 +1,38 @@
+"""The Patch PAL form (`pal_patch`): checked against the document the form was opened on."""
+
+from __future__ import annotations
+
+from palbot.services.errors import Invalid
+from palbot.services.pals import parse_patch_text
+from palbot.slack import ids
+from palbot.slack.blocks.common import loading_view
+from palbot.slack.context import Ctx
+from palbot.slack.flows.patch import TITLE, show_patch_report
+from palbot.slack.listeners.views.common import CHECK_BUDGET, update
+
+__all__ = ["TITLE", "submit_patch"]
+
+
+async def submit_patch(ctx: Ctx) -> None:
+    pals, pal_id = ctx.services.pals, ctx.metadata.pal_id or ""
+    try:
+        ops = parse_patch_text(ctx.values.get(ids.PATCH_JSON) or "")
+    except Invalid as exc:
+        pals.refuse_patch(ctx.actor, pal_id, exc)
+        raise
+    session = await pals.patch_session(
+        ctx.actor, pal_id, ctx.view_id, ctx.metadata.response_url, CHECK_BUDGET
+    )
+    pals.check_patch(ctx.actor, pal_id, session.doc, ops, ids.PATCH_JSON)
+    ticket = pals.accept_patch(ctx.actor, session.pal_id, ops, dedupe_key=ctx.submission_key())
+    await ctx.ack(update(loading_view(TITLE, "Applying the patch…", metadata=ctx.metadata)))
+    ctx.failure_prefix = "The PAL was not changed."
+    report = await pals.patch(
+        ticket,
+        session.pal_id,
+        ops,
+        session.doc,
+        conflict_key=ctx.view_id,
+        response_url=session.response_url,
+    )
+    await show_patch_report(ctx, report)

@@ -1,0 +1,119 @@
+"""The conversation's message in Slack: palbot's implementation of `ConversationMessages`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from palbot.services.ports import MessageRef, PostRefused
+from palbot.slack.blocks import conversations as conv_blocks
+from palbot.slack.text import cut
+from palbot.store.models import ConversationRecord
+
+log = logging.getLogger("palbot.slack")
+SLACK_ERRORS = {
+    "not_in_channel": "palbot is not a member of that channel. Invite it with `/invite @palbot` "
+    "and try again.",
+    "channel_not_found": "palbot cannot see that channel (a private channel or a DM it is not "
+    "in). Invite it with `/invite @palbot`, or use a public channel.",
+    "is_archived": "That channel is archived.",
+    "ratelimited": "Slack is rate-limiting palbot right now; try again in a minute.",
+    "restricted_action": "This workspace does not allow palbot to post in that channel.",
+}
+
+
+def slack_error_code(exc: SlackApiError) -> str:
+    return str(exc.response.get("error", "")) if exc.response is not None else ""
+
+
+def slack_error_text(exc: SlackApiError) -> str:
+    code = slack_error_code(exc)
+    return SLACK_ERRORS.get(code, f"Slack refused the message ({code or 'unknown error'}).")
+
+
+def _posted(message: dict[str, Any]) -> dict[str, Any]:
+    """A message body for chat.postMessage (no response_url-only fields)."""
+    return {k: v for k, v in message.items() if k not in ("response_type", "replace_original")}
+
+
+class SlackConversationMessages:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def placeholder(self, channel_id: str, pal_name: str, starter: str) -> MessageRef:
+        try:
+            posted = await self.client.chat_postMessage(
+                channel=channel_id, **conv_blocks.starting_message(pal_name, starter)
+            )
+        except SlackApiError as exc:
+            raise PostRefused(slack_error_text(exc), slack_error_code(exc)) from None
+        return MessageRef(str(posted["channel"]), str(posted["ts"]))
+
+    async def started(self, record: ConversationRecord) -> bool:
+        return await self._update(record, conv_blocks.join_message(record))
+
+    async def joined(self, record: ConversationRecord) -> bool:
+        return await self._update(record, conv_blocks.join_message(record, pal_joined=True))
+
+    async def failed(self, ref: MessageRef, pal_name: str, starter: str, reason: str) -> bool:
+        content = conv_blocks.failed_start_message(pal_name, starter, reason)
+        return await self._update_at(ref.channel_id, ref.ts, content)
+
+    async def ended(self, record: ConversationRecord) -> bool:
+        return await self._update(record, conv_blocks.ended_message(record))
+
+    async def transcript(self, record: ConversationRecord, lines: list[str]) -> None:
+        inline = conv_blocks.transcript_message(lines)
+        if inline is not None:
+            await self._thread(record, inline)
+            return
+        if not record.channel_id or not record.message_ts:
+            return
+        full = "\n".join(lines)
+        pal = record.pal_name or "PAL"
+        try:  # too long for messages: the whole transcript as a file, never cut
+            await self.client.files_upload_v2(
+                channel=record.channel_id,
+                thread_ts=record.message_ts,
+                filename=f"transcript-{record.conversation_id}.txt",
+                title=f"Transcript: {cut(pal, 80)}",
+                content=full,
+                initial_comment=f"Transcript ({len(lines)} turns, {len(full):,} characters).",
+            )
+        except SlackApiError as exc:
+            log.warning("transcript upload failed: %s", exc.response.get("error"))
+            await self._thread(record, conv_blocks.transcript_not_uploaded_message())
+
+    async def recording_ready(
+        self, record: ConversationRecord, where: str, duration: float | None
+    ) -> None:
+        await self._thread(record, conv_blocks.recording_message(where, duration))
+
+    async def perception(self, record: ConversationRecord, analysis: str) -> None:
+        await self._thread(record, conv_blocks.perception_message(analysis))
+
+    async def _thread(self, record: ConversationRecord, message: dict[str, Any]) -> None:
+        if not record.channel_id or not record.message_ts:
+            return
+        try:
+            await self.client.chat_postMessage(
+                channel=record.channel_id, thread_ts=record.message_ts, **_posted(message)
+            )
+        except SlackApiError as exc:
+            log.warning("thread reply failed: %s", exc.response.get("error"))
+
+    async def _update(self, record: ConversationRecord, content: dict[str, Any]) -> bool:
+        if not record.channel_id or not record.message_ts:
+            return False
+        return await self._update_at(record.channel_id, record.message_ts, content)
+
+    async def _update_at(self, channel: str, ts: str, content: dict[str, Any]) -> bool:
+        try:
+            await self.client.chat_update(channel=channel, ts=ts, **content)
+            return True
+        except SlackApiError as exc:
+            log.warning("chat.update failed: %s", exc.response.get("error"))
+            return False
