@@ -22,19 +22,22 @@ class InstallService:
         self.on_forget: list[Forget] = []
 
     @property
-    def store(self) -> Any:
-        """The installation store itself, for the OAuth flow that reads and writes it."""
+    def records(self) -> Any:
+        """The installation rows, for the OAuth flow's adapter that reads and writes them."""
         return self.rt.store.installations
 
     @property
-    def state_store(self) -> Any:
-        """The OAuth state store (CSRF protection of the install flow)."""
+    def states(self) -> Any:
+        """The OAuth states (CSRF protection of the install flow)."""
         return self.rt.store.oauth_states
 
-    def find_bot(self, enterprise_id: str | None, team_id: str | None, is_org: bool = False) -> Any:
+    def find_bot(
+        self, enterprise_id: str | None, team_id: str | None, is_org: bool = False
+    ) -> dict[str, Any] | None:
+        """The bot row's data (its token included), or None."""
         return self.rt.store.installations.find_bot(enterprise_id, team_id, is_org)
 
-    def bot_for_team(self, team_id: str) -> Any:
+    def bot_for_team(self, team_id: str) -> dict[str, Any] | None:
         """The bot installation that can post in `team_id` (org-wide installs included)."""
         workspace = self.rt.store.workspaces.get(team_id)
         enterprise = workspace.enterprise_id if workspace else None
@@ -60,9 +63,7 @@ class InstallService:
         self, enterprise_id: str | None, team_id: str | None, is_org: bool, reason: str
     ) -> None:
         team = None if is_org else team_id
-        await self.rt.store.installations.async_delete_all(
-            enterprise_id=enterprise_id, team_id=team
-        )
+        self.rt.store.installations.delete_all(enterprise_id, team)
         # drop the cached authorization once the rows are gone (a request racing in between
         # re-reads the store and finds nothing)
         self._forget(enterprise_id, team)
@@ -75,11 +76,9 @@ class InstallService:
     ) -> None:
         store = self.rt.store.installations
         for user_id in users:
-            await store.async_delete_installation(
-                enterprise_id=enterprise_id, team_id=team_id, user_id=user_id
-            )
+            store.delete_installation(enterprise_id, team_id, user_id)
         if bot:
-            await store.async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+            store.delete_bot(enterprise_id, team_id)
             self._forget(enterprise_id, team_id)
         detail = {"reason": "tokens_revoked", "users": len(users), "bot": bot}
         self.audit.record("app.uninstall", "ok", team_id=team_id, detail=detail)

@@ -30,6 +30,7 @@ from palbot.slack import pages
 from palbot.slack.admins import Admins
 from palbot.slack.clients import SlackClients, web_client
 from palbot.slack.context import SlackDeps, request_context
+from palbot.slack.installation_store import SlackInstallationStore, SlackOAuthStateStore
 from palbot.slack.listeners import register_listeners
 from palbot.slack.messages import SlackConversationMessages
 
@@ -45,9 +46,9 @@ AUTH_CACHE_SECONDS = 600.0
 class StoreAuthorize(AsyncAuthorize):
     """Authorize from palbot's own installation store, cached: no auth.test per request."""
 
-    def __init__(self, installs: InstallService) -> None:
+    def __init__(self, store: SlackInstallationStore) -> None:
         super().__init__()
-        self.installs = installs
+        self.store = store
         self._cache: dict[tuple[str, str], tuple[float, AuthorizeResult]] = {}
 
     def forget(self, enterprise_id: str | None, team_id: str | None) -> None:
@@ -72,7 +73,7 @@ class StoreAuthorize(AsyncAuthorize):
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
         is_org = bool(context.get("is_enterprise_install"))
-        bot = self.installs.find_bot(enterprise_id, team_id, is_org)
+        bot = self.store.find_bot(enterprise_id, team_id, is_org)
         if bot is None or not bot.bot_token:
             self._cache.pop(key, None)
             return None
@@ -158,7 +159,8 @@ def build_app(services: Services) -> tuple[AsyncApp, SlackDeps]:
 def _oauth_app(services: Services, common: dict[str, Any]) -> AsyncApp:
     s = services.rt.settings
     assert s.slack_client_id and s.slack_client_secret
-    authorize = StoreAuthorize(services.installs)
+    store = SlackInstallationStore(services.installs.records)
+    authorize = StoreAuthorize(store)
     services.installs.on_forget.append(authorize.forget)
     client = web_client(s.slack_api_url)
     redirect = f"{s.palbot_public_url}/slack/oauth_redirect" if s.palbot_public_url else None
@@ -167,8 +169,8 @@ def _oauth_app(services: Services, common: dict[str, Any]) -> AsyncApp:
         client_secret=s.slack_client_secret.get_secret_value(),
         scopes=bot_scopes(),
         user_scopes=[],
-        installation_store=services.installs.store,
-        state_store=services.installs.state_store,
+        installation_store=store,
+        state_store=SlackOAuthStateStore(services.installs.states),
         install_path="/slack/install",
         redirect_uri_path="/slack/oauth_redirect",
         redirect_uri=redirect,
@@ -179,7 +181,7 @@ def _oauth_app(services: Services, common: dict[str, Any]) -> AsyncApp:
     flow.installs = services.installs
     return AsyncApp(
         client=client,
-        installation_store=services.installs.store,
+        installation_store=store,
         authorize=authorize,  # type: ignore[arg-type]
         oauth_flow=flow,
         **common,

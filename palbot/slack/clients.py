@@ -32,6 +32,6 @@ class SlackClients:
         if self.single is not None:
             return self.single
         bot = self.installs.bot_for_team(team_id)
-        if bot is None or not bot.bot_token:
+        if bot is None or not bot.get("bot_token"):
             return None
-        return web_client(self.base_url, bot.bot_token, self.session)
+        return web_client(self.base_url, bot["bot_token"], self.session)

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from palbot.slack.installation_store import SlackInstallationStore
 from tests.conftest import SANDBOX_KEY, SandboxHandle
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.blockkit import check_message, check_view
@@ -336,7 +337,7 @@ def test_two_workspaces_never_see_each_other(
     )
     fake_slack.add_workspace("T2", "xoxb-T2-bot-token")
     for team, token in (("T1", "xoxb-T1-bot-token-test"), ("T2", "xoxb-T2-bot-token")):
-        palbot.store.installations.save(
+        SlackInstallationStore(palbot.store.installations).save(
             Installation(
                 app_id="A1",
                 team_id=team,

@@ -1,9 +1,11 @@
-"""Slack installations and OAuth states in palbot's own encrypted store."""
+"""Slack installations and OAuth states in palbot's own encrypted store (through the adapter
+Bolt's OAuth flow uses)."""
 
 from __future__ import annotations
 
 from slack_sdk.oauth.installation_store.models.installation import Installation
 
+from palbot.slack.installation_store import SlackInstallationStore, SlackOAuthStateStore
 from palbot.store import Store
 
 
@@ -31,7 +33,7 @@ def _install(
 
 
 async def test_one_row_per_user_updated_in_place(store: Store) -> None:
-    inst = store.installations
+    inst = SlackInstallationStore(store.installations)  # as Bolt's OAuth flow sees it
     await inst.async_save(_install("T1", "U1", "xoxb-first-000001"))
     await inst.async_save(_install("T1", "U1", "xoxb-second-00002"))
     await inst.async_save(_install("T1", "U2", "xoxb-third-000003", user_token="xoxp-u2-0001"))
@@ -49,7 +51,7 @@ async def test_one_row_per_user_updated_in_place(store: Store) -> None:
 
 
 async def test_saves_in_the_same_second_never_return_a_stale_token(store: Store) -> None:
-    inst = store.installations
+    inst = SlackInstallationStore(store.installations)  # as Bolt's OAuth flow sees it
     for i in range(20):
         await inst.async_save(_install("T1", "U1", f"xoxb-burst-{i:06d}"))
         bot = await inst.async_find_bot(enterprise_id=None, team_id="T1")
@@ -57,7 +59,7 @@ async def test_saves_in_the_same_second_never_return_a_stale_token(store: Store)
 
 
 async def test_workspaces_do_not_mix(store: Store) -> None:
-    inst = store.installations
+    inst = SlackInstallationStore(store.installations)  # as Bolt's OAuth flow sees it
     await inst.async_save(_install("T1", "U1", "xoxb-team-one-0001"))
     await inst.async_save(_install("T2", "U1", "xoxb-team-two-0002"))
     b1 = await inst.async_find_bot(enterprise_id=None, team_id="T1")
@@ -69,7 +71,7 @@ async def test_workspaces_do_not_mix(store: Store) -> None:
 
 
 async def test_org_wide_install(store: Store) -> None:
-    inst = store.installations
+    inst = SlackInstallationStore(store.installations)  # as Bolt's OAuth flow sees it
     await inst.async_save(_install("T1", "U1", "xoxb-org-wide-0001", enterprise="E1", org=True))
     bot = await inst.async_find_bot(enterprise_id="E1", team_id=None, is_enterprise_install=True)
     assert bot is not None and bot.bot_token == "xoxb-org-wide-0001"
@@ -83,7 +85,7 @@ async def test_org_wide_install(store: Store) -> None:
 
 
 async def test_delete_forgets_tokens(store: Store) -> None:
-    inst = store.installations
+    inst = SlackInstallationStore(store.installations)  # as Bolt's OAuth flow sees it
     await inst.async_save(_install("T1", "U1", "xoxb-delete-me-0001"))
     await inst.async_save(_install("T1", "U2", "xoxb-delete-me-0002"))
     await inst.async_delete_installation(enterprise_id=None, team_id="T1", user_id="U2")
@@ -94,12 +96,12 @@ async def test_delete_forgets_tokens(store: Store) -> None:
 
 
 async def test_oauth_state_is_single_use_and_expires(store: Store) -> None:
-    states = store.oauth_states
+    states = SlackOAuthStateStore(store.oauth_states)
     state = await states.async_issue()
     assert len(state) >= 32
     assert await states.async_consume(state) is True
     assert await states.async_consume(state) is False
     assert await states.async_consume("forged") is False
-    states.expiration_seconds = -1
+    store.oauth_states.expiration_seconds = -1
     expired = await states.async_issue()
     assert await states.async_consume(expired) is False

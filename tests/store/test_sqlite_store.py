@@ -19,6 +19,7 @@ import pytest
 from cryptography.fernet import Fernet
 from slack_sdk.oauth.installation_store.models.installation import Installation
 
+from palbot.slack.installation_store import SlackInstallationStore
 from palbot.store import SecretKeyError
 from palbot.store.sqlite import db as db_module
 from palbot.store.sqlite.db import Database, DatabaseError
@@ -88,7 +89,7 @@ def test_no_clear_text_secret_in_database_or_wal(tmp_path: Path) -> None:
     bot_token = "xoxb-bot-canary-123456789"
     user_token = "xoxp-user-canary-987654321"
     store.workspaces.set_pal_key("T1", pal_key, set_by="U1")
-    store.installations.save(
+    SlackInstallationStore(store.installations).save(
         Installation(
             app_id="A1",
             team_id="T1",

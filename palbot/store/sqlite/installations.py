@@ -1,7 +1,9 @@
 """Slack OAuth installations and states in palbot's database, tokens encrypted.
 
 Unlike slack_sdk's built-in SQLite store, this keeps one row per (enterprise, team, user) and one
-bot row per (enterprise, team), updated in place, and never stores a token in clear text.
+bot row per (enterprise, team), updated in place, and never stores a token in clear text. Rows are
+plain dicts here (the store knows nothing of slack_sdk); `palbot/slack/installation_store.py`
+adapts them to slack_sdk's InstallationStore and OAuthStateStore for Bolt's OAuth flow.
 """
 
 from __future__ import annotations
@@ -12,11 +14,6 @@ import secrets
 import time
 from datetime import datetime
 from typing import Any
-
-from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
-from slack_sdk.oauth.installation_store.models.bot import Bot
-from slack_sdk.oauth.installation_store.models.installation import Installation
-from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
 from palbot.store.crypto import SecretBox
 from palbot.store.sqlite.db import Database
@@ -39,15 +36,11 @@ def _restore(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-class SqliteInstallationStore(AsyncInstallationStore):
+class SqliteInstallationStore:
     def __init__(self, db: Database, box: SecretBox, secrets_seen: SecretRegistry) -> None:
         self.db = db
         self.box = box
         self.secrets_seen = secrets_seen
-
-    @property
-    def logger(self) -> logging.Logger:
-        return log
 
     def _seal(self, data: dict[str, Any]) -> str:
         for name in TOKEN_FIELDS:
@@ -71,14 +64,14 @@ class SqliteInstallationStore(AsyncInstallationStore):
 
     # ---- writes --------------------------------------------------------------------
 
-    async def async_save(self, installation: Installation) -> None:
-        self.save(installation)
-
-    def save(self, installation: Installation) -> None:
+    def save(self, installation: dict[str, Any], bot: dict[str, Any] | None) -> None:
+        """One user's installation (and the bot it carries, when it carries a bot token)."""
         ent, team = self._keys(
-            installation.enterprise_id, installation.team_id, installation.is_enterprise_install
+            installation.get("enterprise_id"),
+            installation.get("team_id"),
+            installation.get("is_enterprise_install"),
         )
-        sealed = self._seal(installation.to_dict_for_copying())
+        sealed = self._seal(installation)
         with self.db.write() as conn:
             conn.execute(
                 "INSERT INTO slack_installations (enterprise_id, team_id, user_id, "
@@ -89,21 +82,22 @@ class SqliteInstallationStore(AsyncInstallationStore):
                 (
                     ent,
                     team,
-                    installation.user_id or "",
-                    int(bool(installation.is_enterprise_install)),
+                    installation.get("user_id") or "",
+                    int(bool(installation.get("is_enterprise_install"))),
                     time.time(),
                     sealed,
                 ),
             )
-            if installation.bot_token:
-                self._save_bot(conn, installation.to_bot())
+            if bot is not None:
+                self._save_bot(conn, bot)
 
-    async def async_save_bot(self, bot: Bot) -> None:
+    def save_bot(self, bot: dict[str, Any]) -> None:
         with self.db.write() as conn:
             self._save_bot(conn, bot)
 
-    def _save_bot(self, conn: Any, bot: Bot) -> None:
-        ent, team = self._keys(bot.enterprise_id, bot.team_id, bot.is_enterprise_install)
+    def _save_bot(self, conn: Any, bot: dict[str, Any]) -> None:
+        org = bot.get("is_enterprise_install")
+        ent, team = self._keys(bot.get("enterprise_id"), bot.get("team_id"), org)
         conn.execute(
             "INSERT INTO slack_bots (enterprise_id, team_id, is_enterprise_install, "
             "installed_at, data_enc) VALUES (?, ?, ?, ?, ?) "
@@ -113,29 +107,21 @@ class SqliteInstallationStore(AsyncInstallationStore):
             (
                 ent,
                 team,
-                int(bool(bot.is_enterprise_install)),
+                int(bool(org)),
                 time.time(),
-                self._seal(bot.to_dict_for_copying()),
+                self._seal(bot),
             ),
         )
 
     # ---- reads ---------------------------------------------------------------------
-
-    async def async_find_bot(
-        self,
-        *,
-        enterprise_id: str | None,
-        team_id: str | None,
-        is_enterprise_install: bool | None = False,
-    ) -> Bot | None:
-        return self.find_bot(enterprise_id, team_id, is_enterprise_install)
 
     def find_bot(
         self,
         enterprise_id: str | None,
         team_id: str | None,
         is_enterprise_install: bool | None = False,
-    ) -> Bot | None:
+    ) -> dict[str, Any] | None:
+        """The bot row's data (tokens included), or None."""
         ent, team = self._keys(enterprise_id, team_id, is_enterprise_install)
         row = self.db.conn.execute(
             "SELECT data_enc FROM slack_bots WHERE enterprise_id = ? AND team_id = ?", (ent, team)
@@ -149,21 +135,7 @@ class SqliteInstallationStore(AsyncInstallationStore):
             ).fetchone()
         if row is None:
             return None
-        data = _restore(self._open(row["data_enc"]))
-        custom = data.pop("custom_values", {}) or {}
-        bot = Bot(**data)
-        bot.custom_values = custom
-        return bot
-
-    async def async_find_installation(
-        self,
-        *,
-        enterprise_id: str | None,
-        team_id: str | None,
-        user_id: str | None = None,
-        is_enterprise_install: bool | None = False,
-    ) -> Installation | None:
-        return self.find_installation(enterprise_id, team_id, user_id, is_enterprise_install)
+        return _restore(self._open(row["data_enc"]))
 
     def find_installation(
         self,
@@ -171,7 +143,8 @@ class SqliteInstallationStore(AsyncInstallationStore):
         team_id: str | None,
         user_id: str | None = None,
         is_enterprise_install: bool | None = False,
-    ) -> Installation | None:
+    ) -> dict[str, Any] | None:
+        """An installation's data, with the newest bot token of its workspace."""
         ent, team = self._keys(enterprise_id, team_id, is_enterprise_install)
         if user_id is not None:
             row = self.db.conn.execute(
@@ -188,35 +161,33 @@ class SqliteInstallationStore(AsyncInstallationStore):
         if row is None:
             return None
         data = _restore(self._open(row["data_enc"]))
-        custom = data.pop("custom_values", {}) or {}
         # The bot row is the newest bot token (another user's later install may have renewed it).
         bot = self.find_bot(enterprise_id, team_id, is_enterprise_install)
         if bot is not None:
-            data.update(
-                bot_token=bot.bot_token,
-                bot_id=bot.bot_id,
-                bot_user_id=bot.bot_user_id,
-                bot_scopes=bot.bot_scopes,
-                bot_refresh_token=bot.bot_refresh_token,
-                bot_token_expires_at=bot.bot_token_expires_at,
-            )
+            for name in (
+                "bot_token",
+                "bot_id",
+                "bot_user_id",
+                "bot_scopes",
+                "bot_refresh_token",
+                "bot_token_expires_at",
+            ):
+                data[name] = bot.get(name)
         else:
             data.update(bot_token=None, bot_refresh_token=None)
-        installation = Installation(**data)
-        installation.custom_values = custom
-        return installation
+        return data
 
     # ---- deletes -------------------------------------------------------------------
 
-    async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+    def delete_bot(self, enterprise_id: str | None, team_id: str | None) -> None:
         with self.db.write() as conn:
             conn.execute(
                 "DELETE FROM slack_bots WHERE enterprise_id = ? AND team_id = ?",
                 (enterprise_id or "", team_id or ""),
             )
 
-    async def async_delete_installation(
-        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    def delete_installation(
+        self, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
     ) -> None:
         with self.db.write() as conn:
             if user_id is None:
@@ -231,9 +202,9 @@ class SqliteInstallationStore(AsyncInstallationStore):
                     (enterprise_id or "", team_id or "", user_id),
                 )
 
-    async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
-        await self.async_delete_bot(enterprise_id=enterprise_id, team_id=team_id)
-        await self.async_delete_installation(enterprise_id=enterprise_id, team_id=team_id)
+    def delete_all(self, enterprise_id: str | None, team_id: str | None) -> None:
+        self.delete_bot(enterprise_id, team_id)
+        self.delete_installation(enterprise_id, team_id)
 
     def count(self) -> tuple[int, int]:
         bots = self.db.conn.execute("SELECT COUNT(*) FROM slack_bots").fetchone()[0]
@@ -241,18 +212,14 @@ class SqliteInstallationStore(AsyncInstallationStore):
         return int(bots), int(users)
 
 
-class SqliteOAuthStateStore(AsyncOAuthStateStore):
+class SqliteOAuthStateStore:
     """One-time OAuth `state` values with an expiry (CSRF protection of the install flow)."""
 
     def __init__(self, db: Database, expiration_seconds: int = 600) -> None:
         self.db = db
         self.expiration_seconds = expiration_seconds
 
-    @property
-    def logger(self) -> logging.Logger:
-        return log
-
-    async def async_issue(self, *args: Any, **kwargs: Any) -> str:
+    def issue(self) -> str:
         state = secrets.token_urlsafe(32)
         with self.db.write() as conn:
             conn.execute("DELETE FROM oauth_states WHERE expire_at < ?", (time.time(),))
@@ -262,7 +229,7 @@ class SqliteOAuthStateStore(AsyncOAuthStateStore):
             )
         return state
 
-    async def async_consume(self, state: str) -> bool:
+    def consume(self, state: str) -> bool:
         with self.db.write() as conn:
             row = conn.execute(
                 "SELECT expire_at FROM oauth_states WHERE state = ?", (state,)
