@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from palbot.pal_api.models import ConversationCreate, PalCreate
+from palbot.sandbox.schema import ConversationBody, PalBody
 from palbot.sandbox.state import (
     STOCK_FACES,
     STOCK_PALS,
@@ -172,7 +172,7 @@ class Sandbox:
         if "persona_name" in body and "pal_name" not in body:
             body["pal_name"] = body.pop("persona_name")
         try:
-            PalCreate.model_validate(body)
+            PalBody.model_validate(body)
         except ValidationError as exc:
             return _err(400, _validation_message(exc))
         if not self._face_exists(body["default_face_id"]):
@@ -227,7 +227,7 @@ class Sandbox:
         if updated == pal:
             return Response(status_code=304)
         try:
-            PalCreate.model_validate({k: v for k, v in updated.items() if k not in SERVER_FIELDS})
+            PalBody.model_validate({k: v for k, v in updated.items() if k not in SERVER_FIELDS})
         except ValidationError as exc:
             return _err(422, "Invalid JSON patch format: " + _validation_message(exc))
         discarded = False
@@ -261,7 +261,7 @@ class Sandbox:
         if not isinstance(body, dict):
             return _err(400, "Invalid request body: expected a JSON object")
         try:
-            req = ConversationCreate.model_validate(body)
+            req = ConversationBody.model_validate(body)
         except ValidationError as exc:
             return _err(400, _validation_message(exc))
         pal = account.pals.get(req.pal_id) or next(
@@ -294,7 +294,9 @@ class Sandbox:
             "pal_id": req.pal_id,
             "face_id": face_id,
             "test_mode": test_mode,
-            "properties": req.properties.body() if req.properties else {},
+            "properties": req.properties.model_dump(mode="json", exclude_unset=True)
+            if req.properties
+            else {},
         }
         if req.require_auth:
             conv["meeting_token"] = SandboxState.new_id("mt", 24)
