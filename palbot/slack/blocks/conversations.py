@@ -196,6 +196,7 @@ def failed_start_message(pal_name: str, user_id: str, reason: str) -> dict[str, 
 
 
 def active_list_message(intro: str, records: list[ConversationRecord]) -> dict[str, Any]:
+    intro = escape(intro)  # often upstream's words: never markup
     blocks: list[dict[str, Any]] = [section(f":warning: {intro}")]
     for record in records[:20]:
         blocks.append(

@@ -1,0 +1,168 @@
+"""Every pure Block Kit builder, called directly: valid for Slack (slack_sdk.models), within Block
+Kit's limits, and never letting user-given text ping anyone. No server, no network."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from palbot.services.errors import Invalid
+from palbot.services.pals import PatchReport
+from palbot.slack.blocks import admin, common, conversations, help, home, keys, pals
+from palbot.slack.metadata import ModalMetadata
+from palbot.store.models import AuditEntry, ConversationRecord, Limits, Workspace
+from tests.slack.blockkit import check_message, check_view
+from tests.slack.test_abuse import mrkdwn_texts
+
+EVIL = "<!channel> *bold* <@U999> " + "x" * 5000  # a hostile, oversized name
+META = ModalMetadata(pal_id="p1", channel_id="C1", response_url="https://hooks.slack/x")
+PAL = {
+    "pal_id": "p123",
+    "pal_name": EVIL,
+    "system_prompt": "Be kind. " * 2000,
+    "default_face_id": "r90bbd427f71",
+    "layers": {"perception": {"perception_model": "raven-1"}},
+}
+WS = Workspace(team_id="T1", key_last4="1234", key_set_by="U1", key_set_at="2026-11-26T01:00:00Z")
+
+
+def record(**extra: Any) -> ConversationRecord:
+    values: dict[str, Any] = {
+        "conversation_id": "c123",
+        "team_id": "T1",
+        "pal_id": "p123",
+        "pal_name": EVIL,
+        "conversation_name": EVIL,
+        "channel_id": "C1",
+        "message_ts": "1.2",
+        "started_by": "U1",
+        "url": "https://tavus.daily.co/c123",
+        "created_at": "2026-11-26T01:00:00Z",
+    }
+    values.update(extra)
+    return ConversationRecord(**values)
+
+
+def entry(n: int) -> AuditEntry:
+    return AuditEntry(
+        seq=n,
+        at="2026-11-26T01:00:00Z",
+        team_id="T1",
+        user_id="U1",
+        channel_id="C1",
+        action="pal.patch",
+        target=EVIL,
+        outcome="ok",
+        detail={"accepted_seq": n - 1},
+        prev_hash="0" * 64,
+        hash="1" * 64,
+    )
+
+
+def no_ping(payload: Any) -> None:
+    """No mention smuggled through user-given text into anything Slack renders as mrkdwn
+    (plain_text is shown literally: a `<!channel>` there pings nobody)."""
+    for text in mrkdwn_texts(payload):
+        assert "<!channel>" not in text and "<@U999>" not in text, text
+
+
+REPORTS = [
+    PatchReport("patched", "p123", EVIL, [{"op": "replace", "path": "/pal_name", "value": EVIL}]),
+    PatchReport("unchanged", "p123", EVIL, []),
+    PatchReport("conflict", "p123", EVIL, [], force_token="pf-abc"),
+]
+
+VIEWS = {
+    "start_modal": lambda: conversations.start_modal(META),
+    "create_modal": lambda: pals.create_modal(META),
+    "create_modal_interviewer": lambda: pals.create_modal(META, "interviewer"),
+    "patch_modal": lambda: pals.patch_modal(META, PAL),
+    "key_modal": lambda: keys.key_modal(META, WS),
+    "key_modal_none": lambda: keys.key_modal(META, None),
+    "limits_modal": lambda: admin.limits_modal(META, Limits(max_concurrent=2)),
+    "loading_view": lambda: common.loading_view("Patch PAL", "Loading…", metadata=META),
+    "error_view": lambda: common.error_view(EVIL, "Create PAL"),
+    "result_view": lambda: common.result_view("Start conversation", []),
+    "patch_done_view": lambda: pals.patch_done_view("p123", PAL, [], True),
+    "key_not_saved_view": lambda: keys.key_not_saved_view("Connect key", Invalid(EVIL)),
+    "key_connected_view": lambda: keys.key_connected_view("Connect key", WS),
+    **{
+        f"patch_report_view_{r.kind}": (lambda r=r: pals.patch_report_view(r, META))
+        for r in REPORTS
+    },
+    "home_admin": lambda: home.home_view(
+        workspace=WS,
+        pals=[PAL] * 12,
+        pals_error=None,
+        conversations=[record(), record(status="ended", ended_by="U2")],
+        is_admin=True,
+        audit=[entry(i) for i in range(1, 11)],
+    ),
+    "home_member": lambda: home.home_view(
+        workspace=None, pals=None, pals_error=EVIL, conversations=[], is_admin=False
+    ),
+}
+
+MESSAGES = {
+    "help": help.help_message,
+    "key_status": lambda: keys.key_status_message(WS),
+    "key_status_none": lambda: keys.key_status_message(None),
+    "no_key": keys.no_key_message,
+    "error": lambda: common.error_message(EVIL, "a hint"),
+    "ok": lambda: common.ok_message("done"),
+    "pal_list": lambda: pals.pal_list_message([PAL] * 40, 40),
+    "pal_list_empty": lambda: pals.pal_list_message([], 0),
+    "pal_show": lambda: pals.pal_show_message(PAL),
+    "delete_confirm": lambda: pals.delete_confirm_message(PAL),
+    "audit": lambda: admin.audit_message([entry(i) for i in range(1, 101)], 100),
+    "starting": lambda: conversations.starting_message(EVIL, "U1"),
+    "join": lambda: conversations.join_message(record()),
+    "joined": lambda: conversations.join_message(record(), pal_joined=True),
+    "ended": lambda: conversations.ended_message(
+        record(status="ended", ended_at="2026-11-26T01:09:00Z", end_reason=EVIL)
+    ),
+    "failed_start": lambda: conversations.failed_start_message(EVIL, "U1", EVIL),
+    "active_list": lambda: conversations.active_list_message(EVIL, [record()] * 30),
+    "active_list_empty": lambda: conversations.active_list_message("capped", []),
+    "transcript": lambda: conversations.transcript_message([f"{EVIL[:30]}: hi"] * 20),
+    "transcript_empty": lambda: conversations.transcript_message([]),
+    "transcript_not_uploaded": conversations.transcript_not_uploaded_message,
+    "recording": lambda: conversations.recording_message(EVIL, 42.0),
+    "perception": lambda: conversations.perception_message(EVIL),
+    **{f"patch_report_{r.kind}": (lambda r=r: pals.patch_report_message(r)) for r in REPORTS},
+}
+
+
+@pytest.mark.parametrize("name", sorted(VIEWS))
+def test_every_view_is_valid_and_safe(name: str) -> None:
+    view = VIEWS[name]()
+    check_view(view)
+    no_ping(view)
+    if view["type"] == "modal":
+        assert len(view["title"]["text"]) <= 24
+
+
+@pytest.mark.parametrize("name", sorted(MESSAGES))
+def test_every_message_is_valid_and_safe(name: str) -> None:
+    message = MESSAGES[name]()
+    assert message is not None
+    check_message(message)
+    no_ping(message)
+
+
+def test_long_transcripts_go_up_as_a_file_not_a_message() -> None:
+    assert conversations.transcript_message(["PAL: " + "y" * 3000] * 5) is None
+
+
+def test_text_builders_say_what_happened() -> None:
+    assert conversations.ended_text(record(), True) == "That conversation has already ended."
+    ended = conversations.ended_text(record(pal_name="Coach"), False)
+    assert ended == "Ended the conversation with Coach."
+    started = conversations.started_text(record(pal_name="Coach <!here>"))
+    assert "<!here>" not in started and "<#C1>" in started
+    assert "1234" in keys.connected_text(WS)
+    assert "lasted" in json.dumps(MESSAGES["ended"]())
+    assert "9 min 0 s" in json.dumps(MESSAGES["ended"]())
+    assert conversations.start_failed_blocks("no", [record()], capped=True)[1]["accessory"]
