@@ -310,11 +310,12 @@ def test_create_timeout_is_never_retried_and_is_looked_up(
 
 
 def test_ack_is_fast_while_the_pal_api_hangs(
-    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+    make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle
 ) -> None:
+    palbot: PalbotHandle = make_palbot(pal_api_read_timeout=1, pal_api_deadline=1.5)
     palbot.connect_key()
     pal_id = make_pal(sandbox, SANDBOX_KEY)
-    sandbox.fault(latency=6.0, times=20)
+    sandbox.fault(latency=2.5, times=20)  # past the 1 s the acks are held to, and Slack's 2 s+
     for text in (f"start {pal_id}", "list", f"show {pal_id}", f"patch {pal_id}", "create"):
         began = time.monotonic()
         resp = palbot.slack.command(text)

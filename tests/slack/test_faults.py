@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from cryptography.fernet import Fernet
@@ -28,8 +29,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_pal_api_faults_become_specific_messages(
-    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+    make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle
 ) -> None:
+    # a short deadline (as an operator may set): the hang is 8x past it, the test waits 1.5 s
+    palbot: PalbotHandle = make_palbot(pal_api_read_timeout=1, pal_api_deadline=1.5)
     palbot.connect_key()
     cases = [
         ({"status": 503}, "not answering"),
