@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from palbot.pal_api import errors as api_errors
 from palbot.services.errors import NoKey
+from palbot.services.runtime import Actor
 from palbot.slack.context import Ctx
 from palbot.slack.parsing import is_id
 from palbot.slack.text import option
@@ -25,21 +27,23 @@ def matching(choices: list[tuple[str, str]], typed: str, use_label: str) -> list
     return opts[:MAX_OPTIONS]
 
 
-async def face_options(ctx: Ctx) -> None:
+Load = Callable[[Actor, float], Awaitable[list[tuple[str, str]]]]
+
+
+async def answer_options(ctx: Ctx, load: Load, what: str, use_label: str) -> None:
+    """The picker's options within the budget; none (never an error) when upstream fails."""
     typed = str(ctx.body.get("value") or "").strip()
     try:
-        faces = await ctx.services.pals.faces(ctx.actor, BUDGET)
+        choices = await load(ctx.actor, BUDGET)
     except (NoKey, api_errors.PalApiError) as exc:
-        log.info("faces unavailable for the picker: %s", type(exc).__name__)
-        faces = []
-    await ctx.ack(options=matching(faces, typed, "Use face id"))
+        log.info("%s unavailable for the picker: %s", what, type(exc).__name__)
+        choices = []
+    await ctx.ack(options=matching(choices, typed, use_label))
+
+
+async def face_options(ctx: Ctx) -> None:
+    await answer_options(ctx, ctx.services.pals.faces, "faces", "Use face id")
 
 
 async def pal_options(ctx: Ctx) -> None:
-    typed = str(ctx.body.get("value") or "").strip()
-    try:
-        pals = await ctx.services.pals.choices(ctx.actor, BUDGET)
-    except (NoKey, api_errors.PalApiError) as exc:
-        log.info("PALs unavailable for the picker: %s", type(exc).__name__)
-        pals = []
-    await ctx.ack(options=matching(pals, typed, "Use PAL id"))
+    await answer_options(ctx, ctx.services.pals.choices, "PALs", "Use PAL id")
