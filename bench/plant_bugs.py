@@ -87,7 +87,7 @@ MUTANTS: dict[str, tuple[str, str, str, str]] = {
     "accepted_not_written": (
         "palbot/slack/checks.py",
         "ctx.services.audit.accept(self.action, ctx.actor, target=ctx.target)",
-        "ctx.services.audit.resume(self.action, ctx.actor, 0)",
+        "None",
         "tests/slack/test_pals.py::test_delete_needs_admin_and_confirmation",
     ),
     "debounce_dropped": (

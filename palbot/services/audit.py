@@ -7,7 +7,7 @@ An action decided at once is `record`ed in one row. Nothing else appends to the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from palbot.services.runtime import Actor, Runtime
@@ -24,11 +24,9 @@ class Accepted:
     seq: int
     target: str | None = None
     channel_id: str | None = None
-    closed: bool = field(default=False)
 
     def close(self, outcome: Outcome, *, target: str | None = None, **detail: Any) -> AuditEntry:
         """The row that gives this action its outcome (pointing back at the accepted row)."""
-        self.closed = True
         return self.trail.record(
             self.action,
             outcome,
@@ -79,12 +77,6 @@ class AuditTrail:
             action, "accepted", actor, target=target, channel_id=channel_id, detail=detail
         )
         return Accepted(self, action, actor, row.seq, target, channel_id or actor.channel_id)
-
-    def resume(
-        self, action: AuditAction, actor: Actor, seq: int, *, target: str | None = None
-    ) -> Accepted:
-        """The ticket of an `accepted` row written earlier (by seq)."""
-        return Accepted(self, action, actor, seq, target, actor.channel_id)
 
     def recent(self, actor: Actor, limit: int) -> list[AuditEntry]:
         """The workspace's last `limit` rows, and an `audit.read` row saying they were read."""
