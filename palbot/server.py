@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
+import httpx
 import uvicorn
 from pydantic import ValidationError
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
@@ -47,13 +48,16 @@ class Palbot:
     loop: asyncio.AbstractEventLoop | None = None  # the serving loop, once started
 
 
-def assemble(settings: Settings, store: Store | None = None) -> Palbot:
+def assemble(
+    settings: Settings, store: Store | None = None, http: httpx.AsyncClient | None = None
+) -> Palbot:
+    """`http`: the PAL API connection pool (tests mount the sandbox in it, in-process)."""
     store = store or open_store(settings)
     for handler in logging.getLogger().handlers:  # scrub stored secrets from every log line
         for existing in handler.filters:
             if isinstance(existing, logsafe.SecretFilter):
                 existing.known = store.secrets.values
-    rt = Runtime(settings, store)
+    rt = Runtime(settings, store, http)
     services = Services.build(rt)
     app, slack = build_app(services)
     convs = services.conversations

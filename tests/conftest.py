@@ -13,9 +13,10 @@ SANDBOX_KEY_2 = "sk-test-bbbbbbbbbbbb2222"
 
 
 class SandboxHandle:
-    def __init__(self, server: ServerThread, sandbox: object) -> None:
+    def __init__(self, server: ServerThread, sandbox: object, app: object = None) -> None:
         self.server = server
         self.sandbox = sandbox
+        self.app = app  # the ASGI app itself, to mount in-process
         self.url = server.url
         self.admin = httpx.Client(base_url=server.url, timeout=10)
 
@@ -64,7 +65,7 @@ def sandbox_server() -> Iterator[SandboxHandle]:
     app, sandbox = build_sandbox([SANDBOX_KEY, SANDBOX_KEY_2], SandboxConfig())
     server = ServerThread(app).start()
     sandbox.state.config.public_url = server.url
-    handle = SandboxHandle(server, sandbox)
+    handle = SandboxHandle(server, sandbox, app)
     yield handle
     server.stop()
 

@@ -12,8 +12,9 @@ from slack_sdk.signature import SignatureVerifier
 
 
 class SlackSender:
-    def __init__(self, url: str, signing_secret: str, response_url: Any) -> None:
-        self.http = httpx.Client(base_url=url, timeout=30)
+    def __init__(self, url: str, signing_secret: str, response_url: Any, http: Any = None) -> None:
+        # over real HTTP, or any client with httpx's `post` (tests/inprocess.py: no socket)
+        self.http = http or httpx.Client(base_url=url, timeout=30)
         self.verifier = SignatureVerifier(signing_secret)
         self.response_url = response_url
         self._trigger = 0

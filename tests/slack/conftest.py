@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 
@@ -15,6 +16,7 @@ from palbot.server import Palbot, assemble, build_asgi
 from tests.conftest import SANDBOX_KEY, SANDBOX_KEY_2, SandboxHandle
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_client import SlackSender
+from tests.inprocess import InProcessServer
 from tests.servers import ServerThread, reserve_socket
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
@@ -41,7 +43,7 @@ def fake_slack(fake_slack_server: FakeSlack) -> FakeSlack:
 
 
 class PalbotHandle:
-    def __init__(self, bot: Palbot, server: ServerThread, sender: SlackSender) -> None:
+    def __init__(self, bot: Palbot, server: Any, sender: SlackSender) -> None:
         self.bot = bot
         self.server = server
         self.slack = sender
@@ -101,14 +103,22 @@ def make_palbot(
 ) -> Iterator[Callable[..., PalbotHandle]]:
     handles: list[PalbotHandle] = []
 
-    def make(*, public: bool = False, **overrides: Any) -> PalbotHandle:
-        sock = reserve_socket()
-        if public:  # PAL API callbacks come back to this very server
-            overrides["palbot_public_url"] = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        settings = make_settings(tmp_path, fake_slack, sandbox, **overrides)
-        bot = assemble(settings)
-        server = ServerThread(build_asgi(bot), sock=sock).start()
-        sender = SlackSender(server.url, SIGNING_SECRET, fake_slack.response_url)
+    def make(*, public: bool = False, http: bool = False, **overrides: Any) -> PalbotHandle:
+        """palbot in-process (the fast tier), or over real HTTP on 127.0.0.1 with `http=True`
+        (and always with `public=True`: the sandbox's callbacks come back over the network)."""
+        if public or http:
+            sock = reserve_socket()
+            if public:  # PAL API callbacks come back to this very server
+                overrides["palbot_public_url"] = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            bot = assemble(make_settings(tmp_path, fake_slack, sandbox, **overrides))
+            server: Any = ServerThread(build_asgi(bot), sock=sock).start()
+            sender = SlackSender(server.url, SIGNING_SECRET, fake_slack.response_url)
+        else:  # no socket: Slack's requests and the PAL API (the sandbox) through ASGI
+            pal_api = httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox.app))
+            settings = make_settings(tmp_path, fake_slack, sandbox, **overrides)
+            bot = assemble(settings, http=pal_api)
+            server = InProcessServer(build_asgi(bot)).start()
+            sender = SlackSender(server.url, SIGNING_SECRET, fake_slack.response_url, server)
         handle = PalbotHandle(bot, server, sender)
         handles.append(handle)
         return handle

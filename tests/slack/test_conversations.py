@@ -297,7 +297,7 @@ def test_workspace_limits(
 def test_create_timeout_is_never_retried_and_is_looked_up(
     make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle
 ) -> None:
-    palbot = make_palbot(pal_api_read_timeout=0.5)
+    palbot = make_palbot(http=True, pal_api_read_timeout=0.5)
     palbot.connect_key()
     pal_id = make_pal(sandbox, SANDBOX_KEY)
     sandbox.fault(method="POST", path="/v2/conversations", latency=1.0, times=1)
@@ -312,7 +312,7 @@ def test_create_timeout_is_never_retried_and_is_looked_up(
 def test_ack_is_fast_while_the_pal_api_hangs(
     make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle
 ) -> None:
-    palbot: PalbotHandle = make_palbot(pal_api_read_timeout=1, pal_api_deadline=1.5)
+    palbot: PalbotHandle = make_palbot(http=True, pal_api_read_timeout=1, pal_api_deadline=1.5)
     palbot.connect_key()
     pal_id = make_pal(sandbox, SANDBOX_KEY)
     sandbox.fault(latency=2.5, times=20)  # past the 1 s the acks are held to, and Slack's 2 s+
@@ -334,7 +334,10 @@ def test_two_workspaces_never_see_each_other(
     from tests.conftest import SANDBOX_KEY_2
 
     palbot = make_palbot(
-        slack_bot_token=None, slack_client_id="111.222", slack_client_secret="client-secret-xyz"
+        http=True,
+        slack_bot_token=None,
+        slack_client_id="111.222",
+        slack_client_secret="client-secret-xyz",
     )
     fake_slack.add_workspace("T2", "xoxb-T2-bot-token")
     for team, token in (("T1", "xoxb-T1-bot-token-test"), ("T2", "xoxb-T2-bot-token")):

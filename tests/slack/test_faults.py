@@ -32,7 +32,7 @@ def test_pal_api_faults_become_specific_messages(
     make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle
 ) -> None:
     # a short deadline (as an operator may set): the hang is 8x past it, the test waits 1.5 s
-    palbot: PalbotHandle = make_palbot(pal_api_read_timeout=1, pal_api_deadline=1.5)
+    palbot: PalbotHandle = make_palbot(http=True, pal_api_read_timeout=1, pal_api_deadline=1.5)
     palbot.connect_key()
     cases = [
         ({"status": 503}, "not answering"),

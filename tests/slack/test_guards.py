@@ -136,7 +136,10 @@ def test_tokens_revoked_forgets_the_cached_authorization(
     make_palbot: Any, fake_slack: FakeSlack
 ) -> None:
     palbot = make_palbot(
-        slack_bot_token=None, slack_client_id="111.222", slack_client_secret="client-secret"
+        http=True,
+        slack_bot_token=None,
+        slack_client_id="111.222",
+        slack_client_secret="client-secret",
     )
     install(palbot, fake_slack, "T1", "xoxb-revoked-cached-0001")
     assert "palbot help" in palbot.slack.command("help").text  # authorized and cached

@@ -68,6 +68,7 @@ def install(palbot: PalbotHandle, fake: FakeSlack, team: str, token: str) -> htt
 @pytest.fixture
 def oauth_palbot(make_palbot: Any) -> PalbotHandle:
     return make_palbot(
+        http=True,  # the install pages are opened by a browser, over the network
         slack_bot_token=None,
         slack_client_id="111.222",  # type: ignore[no-any-return]
         slack_client_secret="client-secret-xyz",
