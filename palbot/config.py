@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     palbot_public_url: str | None = None
     palbot_admin_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
     port: int = Field(default=3000, ge=1, le=65535)
+    # seconds in-flight PAL API work may finish after SIGTERM (inside Heroku's 30 s)
+    palbot_shutdown_grace: float = Field(default=25.0, ge=0, le=600)
 
     # Tunables beyond design.md's table (all optional).
     pal_api_connect_timeout: float = Field(default=3.0, gt=0, le=60)
@@ -65,6 +67,10 @@ class Settings(BaseSettings):
     pal_api_deadline: float = Field(default=20.0, gt=0, le=600)
     pal_api_max_retries: int = Field(default=3, ge=0, le=10)
     palbot_poll_interval: float = Field(default=30.0, gt=0, le=3600)
+    # Reconciliation: how often open starts are matched against the PAL API, and how long a
+    # start must have been open first (longer than any create can take upstream).
+    palbot_reconcile_interval: float = Field(default=30.0, gt=0, le=3600)
+    palbot_reconcile_grace: float = Field(default=30.0, ge=0, le=3600)
 
     @field_validator("palbot_admin_users", mode="before")
     @classmethod

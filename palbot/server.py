@@ -26,6 +26,7 @@ from palbot.pal_api.models import CallbackEvent
 from palbot.services import Services
 from palbot.services.conversations import ConversationService
 from palbot.services.lifecycle import MAX_CALLBACK_BYTES, Lifecycle
+from palbot.services.reconcile import Reconciler
 from palbot.services.runtime import Runtime
 from palbot.slack.app import build_app, messages_for
 from palbot.slack.context import SlackDeps
@@ -45,6 +46,7 @@ class Palbot:
     app: AsyncApp
     services: Services
     slack: SlackDeps
+    reconciler: Reconciler
     loop: asyncio.AbstractEventLoop | None = None  # the serving loop, once started
 
 
@@ -61,8 +63,11 @@ def assemble(
     services = Services.build(rt)
     app, slack = build_app(services)
     convs = services.conversations
-    lifecycle = Lifecycle(rt, convs, services.audit, messages_for(slack.clients))
-    return Palbot(settings, store, rt, convs, lifecycle, app, services, slack)
+    messages = messages_for(slack.clients)
+    reconciler = Reconciler(rt, services.audit, convs, messages)
+    convs.on_unknown.append(reconciler.soon)
+    lifecycle = Lifecycle(rt, convs, services.audit, messages, reconciler)
+    return Palbot(settings, store, rt, convs, lifecycle, app, services, slack, reconciler)
 
 
 def callback_route(lifecycle: Lifecycle) -> Route:
@@ -149,15 +154,24 @@ def build_asgi(
             poller = asyncio.get_running_loop().create_task(
                 bot.lifecycle.run_poller(bot.settings.palbot_poll_interval)
             )
+        # every start accepted and not settled (a restart, a lost answer) is matched against
+        # the PAL API now and every PALBOT_RECONCILE_INTERVAL seconds
+        reconciling = asyncio.get_running_loop().create_task(
+            bot.reconciler.run_forever(bot.settings.palbot_reconcile_interval)
+        )
         try:
             yield
         finally:
             collector.cancel()
+            reconciling.cancel()
             if poller is not None:
                 poller.cancel()
             if socket is not None:
                 await socket.close_async()
-            await bot.rt.aclose()
+            # SIGTERM: no new requests reach palbot now; in-flight PAL API work gets
+            # PALBOT_SHUTDOWN_GRACE seconds. What is still open is durable: the next start's
+            # reconciliation settles it.
+            await bot.rt.aclose(bot.settings.palbot_shutdown_grace)
             await session.close()
             bot.store.close()
 

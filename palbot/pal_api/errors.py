@@ -101,6 +101,15 @@ class Timeout(Unavailable):
     user_message = "The PAL API did not answer in time. Try again in a few minutes."
 
 
+class BadResponse(PalApiError):
+    """A success status whose body palbot cannot read (a drift in the API, or a broken proxy)."""
+
+    user_message = (
+        "The PAL API answered in a form palbot could not read. Nothing was retried; "
+        "palbot will check what happened."
+    )
+
+
 class OutcomeUnknown(PalApiError):
     """A non-idempotent call (create) was sent but its answer was lost; it was not retried."""
 

@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from palbot.pal_api.errors import InvalidRequest
+from palbot.pal_api.errors import BadResponse, InvalidRequest
 
 PipelineMode = Literal["full", "echo"]
 PerceptionModel = Literal["raven-1", "raven-0", "off"]
@@ -228,8 +228,13 @@ class _Response(BaseModel):
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @classmethod
-    def from_api(cls: type[M], raw: dict[str, Any]) -> M:
-        obj = cls.model_validate(raw)
+    def from_api(cls: type[M], raw: Any) -> M:
+        """Read an answer; one palbot cannot read is a BadResponse, like any other failure."""
+        try:
+            obj = cls.model_validate(raw)
+        except ValidationError as exc:
+            where = ".".join(str(p) for p in exc.errors()[0]["loc"]) or "body"
+            raise BadResponse(f"unreadable {cls.__name__.lower()} ({where})") from None
         obj._raw = raw  # type: ignore[attr-defined]
         return obj
 

@@ -78,6 +78,13 @@ class AuditTrail:
         )
         return Accepted(self, action, actor, row.seq, target, channel_id or actor.channel_id)
 
+    def resume(
+        self, action: AuditAction, actor: Actor, seq: int, *, target: str | None = None
+    ) -> Accepted:
+        """The ticket of an `accepted` row written earlier (by another process, or before a
+        restart), to close it now."""
+        return Accepted(self, action, actor, seq, target, actor.channel_id)
+
     def recent(self, actor: Actor, limit: int) -> list[AuditEntry]:
         """The workspace's last `limit` rows, and an `audit.read` row saying they were read."""
         entries = self.rt.store.audit.recent(actor.team_id, limit)

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,15 +27,19 @@ from palbot.services.limits import LimitsService
 from palbot.services.ports import AdminCheck, ConversationMessages, MessageRef, PostRefused
 from palbot.services.runtime import Actor, Runtime
 from palbot.services.validation import is_id
-from palbot.store.models import ConversationRecord, Limits
+from palbot.store.models import ConversationRecord, Limits, Outcome
 
 log = logging.getLogger("palbot.conversations")
 DEBOUNCE_SECONDS = 5.0  # the same start, by the same person, repeated within this is one action
 LOST_CREATE_TEXT = (
-    "The PAL API did not confirm the conversation in time, and palbot found no new active "
-    "conversation for this PAL: most likely none was created. It was not retried, so nothing "
-    "was billed twice; try again."
+    "The PAL API did not confirm the conversation in time, and palbot has not found it among "
+    "the active ones yet. It was not retried, so nothing is billed twice. palbot keeps checking "
+    "and will tell you here whether it started: please don't start another one meanwhile."
 )
+
+
+def callback_url(public_url: str, token: str) -> str:
+    return f"{public_url}/pal/callbacks/{token}"
 
 
 @dataclass
@@ -49,8 +54,12 @@ class StartRequest:
 
 @dataclass
 class AcceptedStart:
+    """A start written down before its ack: its `accepted` audit row and its `starting` row."""
+
     req: StartRequest
     audit: Accepted
+    attempt_id: str
+    callback_token: str | None = None
 
     @property
     def seq(self) -> int:
@@ -64,6 +73,7 @@ class StartResult:
     record: ConversationRecord | None = None
     active: list[ConversationRecord] = field(default_factory=list)
     concurrency_limited: bool = False
+    pending: bool = False  # the outcome is not known yet: palbot is checking
 
 
 @dataclass
@@ -73,14 +83,20 @@ class EndResult:
 
 
 class StartFailed(UserError):
-    """A start that stops here; its audit row is already closed."""
+    """A start that stops here; its row and its audit row are already closed."""
 
     def __init__(
-        self, message: str, *, active: list[ConversationRecord] | None = None, capped: bool = False
+        self,
+        message: str,
+        *,
+        active: list[ConversationRecord] | None = None,
+        capped: bool = False,
+        pending: bool = False,
     ) -> None:
         super().__init__(message)
         self.active = active or []
         self.capped = capped
+        self.pending = pending
 
 
 @dataclass
@@ -98,28 +114,30 @@ class _Start:
     def req(self) -> StartRequest:
         return self.accepted.req
 
-    def fail(self, kind: str, **extra: Any) -> None:
-        self.accepted.audit.close("error", target=self.req.pal_id, error=kind, **extra)
-
 
 class ConversationService:
     def __init__(self, rt: Runtime, audit: AuditTrail, limits: LimitsService) -> None:
         self.rt = rt
         self.audit = audit
         self.limits = limits
+        # called with an attempt id when a create's outcome is unknown (reconciliation)
+        self.on_unknown: list[Callable[[str], None]] = []
 
     # ---- start -----------------------------------------------------------------------
 
     def accept(self, req: StartRequest) -> AcceptedStart:
-        """The fast part, done before the ack: check, claim the action's keys, audit
-        `accepted`. Raises Invalid, Duplicate or NoKey; nothing is billed here."""
+        """The fast part, done before the ack: check, claim the action's keys, and write the
+        start down (`accepted` audit row and a `starting` row, one commit) before any money is
+        spent. Raises Invalid, Duplicate or NoKey; nothing is billed here."""
         rt, actor = self.rt, req.actor
         if not is_id(req.pal_id):
             raise Invalid("That is not a PAL id (letters, digits, - and _).", field="pal_id")
         workspace = rt.store.workspaces.get(actor.team_id)
         if workspace is None or not workspace.has_key:
             raise NoKey()  # before anything is claimed
-        with rt.store.transaction():  # the claims and the audit row: one commit
+        attempt_id = "start-" + secrets.token_urlsafe(12)
+        token = secrets.token_urlsafe(32) if rt.settings.palbot_public_url else None
+        with rt.store.transaction():  # the claims, the audit row and the start: one commit
             for key in req.dedupe_keys:
                 if not rt.store.idempotency.claim(key, team_id=actor.team_id):
                     raise Duplicate(
@@ -139,7 +157,22 @@ class ConversationService:
                 channel_id=req.channel_id,
                 detail={"test_mode": req.test_mode, "conversation_name": req.conversation_name},
             )
-        return AcceptedStart(req, ticket)
+            rt.store.conversations.add(
+                ConversationRecord(
+                    conversation_id=attempt_id,
+                    attempt_id=attempt_id,
+                    accepted_seq=ticket.seq,
+                    team_id=actor.team_id,
+                    pal_id=req.pal_id,
+                    conversation_name=req.conversation_name,
+                    channel_id=req.channel_id,
+                    started_by=actor.user_id,
+                    status="starting",
+                    callback_token=token,
+                    test_mode=req.test_mode,
+                )
+            )
+        return AcceptedStart(req, ticket, attempt_id, token)
 
     @staticmethod
     def _debounce_key(req: StartRequest) -> str:
@@ -158,9 +191,19 @@ class ConversationService:
                 record = await self._run(messages, accepted)
             except StartFailed as exc:
                 return StartResult(
-                    False, exc.message, active=exc.active, concurrency_limited=exc.capped
+                    False,
+                    exc.message,
+                    active=exc.active,
+                    concurrency_limited=exc.capped,
+                    pending=exc.pending,
                 )
         return StartResult(True, record=record)
+
+    def fail(self, accepted: AcceptedStart, outcome: Outcome, why: str, **detail: Any) -> None:
+        """The start ends here, nothing billed: its row and its audit row, in one commit."""
+        with self.rt.store.transaction():
+            self.rt.store.conversations.fail(accepted.attempt_id, why)
+            accepted.audit.close(outcome, target=accepted.req.pal_id, **detail)
 
     async def _run(
         self, messages: ConversationMessages, accepted: AcceptedStart
@@ -170,62 +213,86 @@ class ConversationService:
         try:
             client = self.rt.pal_client(team)
         except NoKey as exc:  # the key was removed between the ack and now
-            accepted.audit.close("error", target=req.pal_id, error="NoKey")
+            self.fail(accepted, "error", "no key", error="NoKey")
             raise StartFailed(exc.message) from None
         start = _Start(accepted, messages, client, self.limits.get(team))
-        in_flight = self.rt.starts_in_flight.get(team, 0) if not req.test_mode else 0
-        refusal = self.limits.refusal(team, start.limits, req.test_mode, in_flight)
+        refusal = self.limits.refusal(team, start.limits, req.test_mode, accepted.seq)
         if refusal:
-            accepted.audit.close(
-                "denied", target=req.pal_id, reason="limit", limits=start.limits.model_dump()
-            )
+            detail = {"reason": "limit", "limits": start.limits.model_dump()}
+            self.fail(accepted, "denied", "limit", **detail)
             raise StartFailed(refusal)
-        # The check above and this reservation run without an await in between: two starts
-        # racing in one process cannot both pass a limit, and no lock serialises the calls.
-        if not req.test_mode:
-            self.rt.starts_in_flight[team] = in_flight + 1
-        try:
-            record = await self._create(start)
-        finally:
-            if not req.test_mode:
-                self.rt.starts_in_flight[team] -= 1
+        conv = await self._create(start)
+        return await self.record_started(accepted.attempt_id, conv, messages, start.pal_name)
+
+    async def record_started(
+        self,
+        attempt_id: str,
+        conv: Conversation,
+        messages: ConversationMessages | None,
+        pal_name: str | None = None,
+    ) -> ConversationRecord:
+        """The PAL API created it: the row becomes the conversation and the `accepted` row gets
+        its `ok` (one commit), then the message shows Join and End."""
+        store = self.rt.store.conversations
+        with self.rt.store.transaction():
+            first = store.activate(
+                attempt_id, conv.conversation_id, conv.conversation_url, conv.conversation_name
+            )
+            record = store.get(conv.conversation_id)
+            if record is None:
+                raise StartFailed("palbot lost track of this start; it is being checked.")
+            if first and record.accepted_seq is not None:  # once, whoever recorded it
+                starter = Actor(record.team_id, record.started_by, record.channel_id)
+                ticket = self.audit.resume("conversation.start", starter, record.accepted_seq)
+                ticket.close(
+                    "ok",
+                    target=conv.conversation_id,
+                    pal_id=record.pal_id,
+                    test_mode=record.test_mode,
+                )
+        if pal_name and not record.pal_name:
+            record = record.model_copy(update={"pal_name": pal_name})
+            store.set_pal_name(record.conversation_id, pal_name)
         await self.rt.ack_first.wait_turn()
-        await messages.started(record)
-        accepted.audit.close(
-            "ok", target=record.conversation_id, pal_id=req.pal_id, test_mode=req.test_mode
-        )
+        if messages is not None:
+            record = await self.show_started(messages, record) or record
         return record
 
-    async def _create(self, start: _Start) -> ConversationRecord:
-        """Name the PAL, post the placeholder, create the conversation once, record it."""
+    async def show_started(
+        self, messages: ConversationMessages, record: ConversationRecord
+    ) -> ConversationRecord | None:
+        """Show Join and End; where the message moved to (a new one), the record follows.
+        None when it could not be shown yet (reconciliation shows it later)."""
+        store = self.rt.store.conversations
+        shown = await messages.started(record)
+        if shown is None:
+            return None
+        if (shown.channel_id, shown.ts) != (record.channel_id, record.message_ts):
+            store.set_message(record.conversation_id, shown.channel_id, shown.ts)
+            record = record.model_copy(
+                update={"channel_id": shown.channel_id, "message_ts": shown.ts}
+            )
+        store.mark_delivered(record.conversation_id)
+        return record
+
+    async def _create(self, start: _Start) -> Conversation:
+        """Name the PAL, post the placeholder, create the conversation once."""
         req = start.req
         start.pal_name = await self._pal_name(start)
+        self.rt.store.conversations.set_pal_name(start.accepted.attempt_id, start.pal_name)
         await self.rt.ack_first.wait_turn()
         try:
             start.ref = await start.messages.placeholder(
                 req.channel_id, start.pal_name, req.actor.user_id
             )
         except PostRefused as exc:
-            start.fail("slack", slack_error=exc.code)
+            self.fail(start.accepted, "error", "slack", error="slack", slack_error=exc.code)
             raise StartFailed(exc.message) from None
-        token = secrets.token_urlsafe(32) if self.rt.settings.palbot_public_url else None
-        conv = await self._create_upstream(start, self._create_body(req, start.limits, token))
-        record = ConversationRecord(
-            conversation_id=conv.conversation_id,
-            team_id=req.actor.team_id,
-            pal_id=req.pal_id,
-            pal_name=start.pal_name,
-            conversation_name=conv.conversation_name or req.conversation_name,
-            channel_id=start.ref.channel_id,
-            message_ts=start.ref.ts,
-            started_by=req.actor.user_id,
-            status="active",
-            url=conv.conversation_url,
-            callback_token=token,
-            test_mode=req.test_mode,
+        self.rt.store.conversations.set_message(
+            start.accepted.attempt_id, start.ref.channel_id, start.ref.ts
         )
-        self.rt.store.conversations.add(record)
-        return record
+        body = self._create_body(req, start.limits, start.accepted.callback_token)
+        return await self._create_upstream(start, body)
 
     async def _pal_name(self, start: _Start) -> str:
         req, team = start.req, start.req.actor.team_id
@@ -236,12 +303,12 @@ class ConversationService:
         try:
             pal = await start.client.get_pal(req.pal_id)
         except api_errors.NotFound:
-            start.fail("NotFound")
+            self.fail(start.accepted, "error", "no such PAL", error="NotFound")
             raise StartFailed(
                 f"No PAL `{req.pal_id}` in this workspace's PAL account. `/pal list` shows them."
             ) from None
         except api_errors.PalApiError as exc:
-            start.fail(type(exc).__name__)
+            self.fail(start.accepted, "error", exc.user_message, error=type(exc).__name__)
             raise StartFailed(str(exc)) from None
         name = pal.pal_name or req.pal_id
         self.rt.remember_pal(team, req.pal_id, name)
@@ -254,7 +321,7 @@ class ConversationService:
         if req.test_mode:
             body["test_mode"] = True
         if token:
-            body["callback_url"] = f"{self.rt.settings.palbot_public_url}/pal/callbacks/{token}"
+            body["callback_url"] = callback_url(self.rt.settings.palbot_public_url or "", token)
         if limits.max_call_duration:
             body["properties"] = {"max_call_duration": limits.max_call_duration}
         return body
@@ -265,33 +332,38 @@ class ConversationService:
         await self.rt.ack_first.wait_turn()
         try:
             return await start.client.create_conversation(body)
-        except api_errors.OutcomeUnknown:
+        except (api_errors.OutcomeUnknown, api_errors.BadResponse):
             found = await self._find_created(start.client, req.pal_id, asked_at)
-            if found is None:
-                start.fail("OutcomeUnknown", found=False)
-                await self._failed(start, "the PAL API did not answer in time")
-                raise StartFailed(LOST_CREATE_TEXT) from None
-            log.warning(
-                "create timed out; adopted conversation %s found among the active",
-                found.conversation_id,
-            )
-            return found
+            if found is not None:
+                log.warning(
+                    "create's answer lost; adopted conversation %s found among the active",
+                    found.conversation_id,
+                )
+                return found
+            # Not found yet: it may still appear. Reconciliation decides, and tells the starter.
+            self.rt.store.conversations.set_unknown(start.accepted.attempt_id)
+            await self._failed(start, "the PAL API has not confirmed it yet; palbot is checking")
+            for notify in self.on_unknown:
+                notify(start.accepted.attempt_id)
+            raise StartFailed(LOST_CREATE_TEXT, pending=True) from None
         except api_errors.ConcurrencyLimit as exc:
-            start.fail("ConcurrencyLimit")
+            self.fail(start.accepted, "error", exc.user_message, error="ConcurrencyLimit")
             await self._failed(start, exc.user_message)
             active = self.rt.store.conversations.list_active(req.actor.team_id)
             raise StartFailed(exc.user_message, active=active, capped=True) from None
         except api_errors.PalApiError as exc:
             if isinstance(exc, api_errors.NotFound):
                 self.rt.remember_pal(req.actor.team_id, req.pal_id, None)  # gone since cached
-            start.fail(type(exc).__name__, status=exc.status)
+            kind = type(exc).__name__
+            self.fail(start.accepted, "error", exc.user_message, error=kind, status=exc.status)
             await self._failed(start, exc.user_message)
             raise StartFailed(str(exc)) from None
 
-    @staticmethod
-    async def _failed(start: _Start, reason: str) -> None:
-        if start.ref is not None:
-            await start.messages.failed(start.ref, start.pal_name, start.req.actor.user_id, reason)
+    async def _failed(self, start: _Start, reason: str) -> None:
+        if start.ref is not None and await start.messages.failed(
+            start.ref, start.pal_name, start.req.actor.user_id, reason
+        ):
+            self.rt.store.conversations.mark_delivered(start.accepted.attempt_id)
 
     async def _find_created(
         self,
@@ -312,7 +384,7 @@ class ConversationService:
                 continue
             known = {c.conversation_id for c in self.rt.store.conversations.list_active()}
             for conv in page.data:
-                created = _parse(conv.created_at)
+                created = parse_time(conv.created_at)
                 if (
                     conv.pal_id in (pal_id, None)
                     and conv.conversation_id not in known
@@ -398,7 +470,7 @@ class ConversationService:
         return self.rt.store.conversations.recent(team_id, limit)
 
 
-def _parse(value: str | None) -> datetime | None:
+def parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
     try:

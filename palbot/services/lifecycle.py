@@ -13,7 +13,9 @@ from palbot.services.audit import AuditTrail
 from palbot.services.conversations import ConversationService
 from palbot.services.errors import NoKey
 from palbot.services.ports import MessagesFor
+from palbot.services.reconcile import Reconciler
 from palbot.services.runtime import Runtime
+from palbot.services.validation import is_id
 from palbot.store.models import ConversationRecord
 
 log = logging.getLogger("palbot.lifecycle")
@@ -51,34 +53,73 @@ class Lifecycle:
         convs: ConversationService,
         audit: AuditTrail,
         messages_for: MessagesFor,
+        reconciler: Reconciler,
     ) -> None:
         self.rt = rt
         self.convs = convs
         self.audit = audit
         self.messages_for = messages_for
+        self.reconciler = reconciler
 
     def accept(self, token: str, event: CallbackEvent) -> tuple[int, str]:
         """Validate and record a callback; returns (HTTP status, what happened). Work on Slack
-        happens afterwards, in the background, so the PAL API gets its 2xx at once."""
-        record = (
-            self.rt.store.conversations.by_callback_token(token) if TOKEN.match(token) else None
-        )
-        if record is None or record.conversation_id != event.conversation_id:
+        happens afterwards, in the background, so the PAL API gets its 2xx at once. A callback
+        for a start whose answer palbot has not had (or lost) completes that start."""
+        store = self.rt.store.conversations
+        record = store.by_callback_token(token) if TOKEN.match(token) else None
+        if record is None:
             return 404, "unknown callback"
-        if not self.rt.store.conversations.first_event(record.conversation_id, event.event_type):
+        adopting = record.status in ("starting", "unknown")
+        if record.conversation_id != event.conversation_id and not (
+            adopting and is_id(event.conversation_id)
+        ):
+            return 404, "unknown callback"
+        if not store.first_event(event.conversation_id, event.event_type):
             return 200, "duplicate"
         self.audit.record(
             "conversation.callback",
             "ok",
             team_id=record.team_id,
             channel_id=record.channel_id,
-            target=record.conversation_id,
+            target=event.conversation_id,
             detail={"event_type": event.event_type, "known": event.event_type in KNOWN_EVENTS},
         )
-        self.rt.spawn(self.apply(record, event), name=f"callback-{event.event_type}")
+        work = self._adopt_then_deliver(record, event) if adopting else self.deliver(record, event)
+        self.rt.spawn(work, name=f"callback-{event.event_type}")
         return 200, "accepted"
 
-    async def apply(self, record: ConversationRecord, event: CallbackEvent) -> None:
+    async def _adopt_then_deliver(self, record: ConversationRecord, event: CallbackEvent) -> None:
+        """The callback names the conversation this start created: record it first."""
+        try:
+            client = self.rt.pal_client(record.team_id, max_retries=1)
+            conv = await client.get_conversation(event.conversation_id)
+        except (NoKey, api_errors.PalApiError) as exc:
+            log.info("callback for an open start not adopted yet: %s", type(exc).__name__)
+            self.rt.store.conversations.release_event(event.conversation_id, event.event_type)
+            return
+        current = self.rt.store.conversations.by_attempt(record.attempt_id or "")
+        if current is not None and current.status in ("starting", "unknown"):
+            record = await self.reconciler.adopt(current, conv)
+        else:  # the create's own answer recorded it meanwhile
+            record = self.rt.store.conversations.get(event.conversation_id) or record
+        await self.deliver(record, event)
+
+    async def deliver(self, record: ConversationRecord, event: CallbackEvent) -> None:
+        """Apply the event; it counts as handled only once its effect is delivered, so a
+        failed Slack call leaves it for upstream's retry (or palbot's next look)."""
+        store = self.rt.store.conversations
+        try:
+            delivered = await self.apply(record, event)
+        except Exception:
+            store.release_event(event.conversation_id, event.event_type)
+            raise
+        if delivered:
+            store.event_delivered(event.conversation_id, event.event_type)
+        else:
+            store.release_event(event.conversation_id, event.event_type)
+
+    async def apply(self, record: ConversationRecord, event: CallbackEvent) -> bool:
+        """Show the event; True once it is shown (or there is nothing to show)."""
         messages = await self.messages_for(record.team_id)
         props, kind = event.properties, event.event_type
         if kind == "system.shutdown":  # recorded even where nothing can be posted any more
@@ -86,26 +127,29 @@ class Lifecycle:
             await self.convs.record_end(
                 messages, record.conversation_id, ended_by=None, reason=reason
             )
-        elif messages is None:
+            return True
+        if messages is None:
             log.info("no way to post for %s: callback %s not shown", record.team_id, kind)
-        elif kind == "system.replica_joined":
+            return True  # uninstalled: nothing will ever show it
+        if kind == "system.replica_joined":
             current = self.rt.store.conversations.get(record.conversation_id)
             if current is not None and current.status == "active":  # not after an end
-                await messages.joined(current)
-        elif kind == "application.transcription_ready":
+                return await messages.joined(current)
+            return True
+        if kind == "application.transcription_ready":
             pal = record.pal_name or "PAL"
-            await messages.transcript(record, transcript_lines(props.get("transcript"), pal))
-        elif kind == "application.recording_ready":
+            lines = transcript_lines(props.get("transcript"), pal)
+            return await messages.transcript(record, lines)
+        if kind == "application.recording_ready":
             where = props.get("storage_uri") or props.get("s3_key") or "the PAL account's storage"
             duration = props.get("duration")
             seconds = float(duration) if isinstance(duration, int | float) else None
-            await messages.recording_ready(record, str(where), seconds)
-        elif kind == "application.perception_analysis":
+            return await messages.recording_ready(record, str(where), seconds)
+        if kind == "application.perception_analysis":
             analysis = str(props.get("analysis") or "").strip()
-            if analysis:
-                await messages.perception(record, analysis)
-        else:
-            log.info("ignored callback event %s", kind)
+            return await messages.perception(record, analysis) if analysis else True
+        log.info("ignored callback event %s", kind)
+        return True
 
     # ---- the poller ----------------------------------------------------------------
 

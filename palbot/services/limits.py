@@ -59,24 +59,24 @@ class LimitsService:
         self.audit.record("limits.set", "ok", actor, detail=limits.model_dump())
         return limits
 
-    def refusal(
-        self, team_id: str, limits: Limits, test_mode: bool, in_flight: int = 0
-    ) -> str | None:
-        """Why a start would break the workspace's limits, counting starts still in flight."""
+    def refusal(self, team_id: str, limits: Limits, test_mode: bool, seq: int) -> str | None:
+        """Why the start accepted as audit row `seq` would break the workspace's limits. Starts
+        still in flight count when they were accepted earlier: of two racing starts the earlier
+        goes first, in one process or several, with no lock."""
         if test_mode:
             return None  # test conversations cost nothing
         who = "A workspace admin can change it with `/pal limits`."
         store = self.rt.store.conversations
         if limits.max_concurrent is not None:
-            active = [c for c in store.list_active(team_id) if not c.test_mode]
-            if len(active) + in_flight >= limits.max_concurrent:
+            open_now = store.count_open_before(team_id, seq)
+            if open_now >= limits.max_concurrent:
                 return (
                     f"This workspace allows at most {limits.max_concurrent} concurrent "
-                    f"conversations, and {len(active) + in_flight} are active or starting. End one "
+                    f"conversations, and {open_now} are active or starting. End one "
                     f"first. {who}"
                 )
         if limits.max_per_day is not None:
-            today = store.count_started_since(team_id, day_start()) + in_flight
+            today = store.count_started_since(team_id, day_start(), before_seq=seq)
             if today >= limits.max_per_day:
                 return (
                     f"This workspace allows at most {limits.max_per_day} conversations per day "

@@ -125,7 +125,6 @@ class Runtime:
         self.ack_first = AckFirst()
         # PAL names by "team:pal_id", seen lately (a start needs the name, not a fresh GET)
         self.pal_names: TTLCache[str] = TTLCache(ttl=PAL_NAME_SECONDS, max_items=20_000)
-        self.starts_in_flight: dict[str, int] = {}  # per team: reserved against the limits
 
     # ---- PAL API ---------------------------------------------------------------------
 
@@ -181,8 +180,11 @@ class Runtime:
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=timeout)
 
-    async def aclose(self) -> None:
-        await self.drain(5.0)
+    async def aclose(self, grace: float = 5.0) -> None:
+        """Let after-ack work finish for up to `grace` seconds, then stop what is left."""
+        if self._tasks:
+            log.info("letting %d jobs finish (up to %.0f s)", len(self._tasks), grace)
+        await self.drain(grace)
         for task in list(self._tasks):
             task.cancel()
         await self.http.aclose()

@@ -52,8 +52,20 @@ class SlackConversationMessages:
             raise PostRefused(slack_error_text(exc), slack_error_code(exc)) from None
         return MessageRef(str(posted["channel"]), str(posted["ts"]))
 
-    async def started(self, record: ConversationRecord) -> bool:
-        return await self._update(record, conv_blocks.join_message(record))
+    async def started(self, record: ConversationRecord) -> MessageRef | None:
+        """The join message, in place of the placeholder; if Slack keeps refusing the update,
+        as a new message (the caller records where it now is)."""
+        content = conv_blocks.join_message(record)
+        if await self._update(record, content):
+            return MessageRef(record.channel_id or "", record.message_ts or "")
+        if not record.channel_id:
+            return None
+        try:
+            posted = await self.client.chat_postMessage(channel=record.channel_id, **content)
+        except SlackApiError as exc:
+            log.warning("join message not posted: %s", exc.response.get("error"))
+            return None
+        return MessageRef(str(posted["channel"]), str(posted["ts"]))
 
     async def joined(self, record: ConversationRecord) -> bool:
         return await self._update(record, conv_blocks.join_message(record, pal_joined=True))
@@ -65,13 +77,12 @@ class SlackConversationMessages:
     async def ended(self, record: ConversationRecord) -> bool:
         return await self._update(record, conv_blocks.ended_message(record))
 
-    async def transcript(self, record: ConversationRecord, lines: list[str]) -> None:
+    async def transcript(self, record: ConversationRecord, lines: list[str]) -> bool:
         inline = conv_blocks.transcript_message(lines)
         if inline is not None:
-            await self._thread(record, inline)
-            return
+            return await self._thread(record, inline)
         if not record.channel_id or not record.message_ts:
-            return
+            return True  # nowhere to post it, now or later
         full = "\n".join(lines)
         pal = record.pal_name or "PAL"
         try:  # too long for messages: the whole transcript as a file, never cut
@@ -85,25 +96,40 @@ class SlackConversationMessages:
             )
         except SlackApiError as exc:
             log.warning("transcript upload failed: %s", exc.response.get("error"))
-            await self._thread(record, conv_blocks.transcript_not_uploaded_message())
+            if slack_error_code(exc) not in ("missing_scope", "not_allowed_token_type"):
+                return False  # a passing failure: upstream's retry (or a later one) posts it
+            return await self._thread(record, conv_blocks.transcript_not_uploaded_message())
+        return True
 
     async def recording_ready(
         self, record: ConversationRecord, where: str, duration: float | None
-    ) -> None:
-        await self._thread(record, conv_blocks.recording_message(where, duration))
+    ) -> bool:
+        return await self._thread(record, conv_blocks.recording_message(where, duration))
 
-    async def perception(self, record: ConversationRecord, analysis: str) -> None:
-        await self._thread(record, conv_blocks.perception_message(analysis))
+    async def perception(self, record: ConversationRecord, analysis: str) -> bool:
+        return await self._thread(record, conv_blocks.perception_message(analysis))
 
-    async def _thread(self, record: ConversationRecord, message: dict[str, Any]) -> None:
+    async def start_settled(self, record: ConversationRecord, started: bool) -> bool:
+        """A direct message to the starter: how a start whose outcome was unknown ended."""
+        message = conv_blocks.start_settled_message(record, started)
+        try:
+            await self.client.chat_postMessage(channel=record.started_by, **_posted(message))
+            return True
+        except SlackApiError as exc:
+            log.warning("could not tell the starter: %s", exc.response.get("error"))
+            return False
+
+    async def _thread(self, record: ConversationRecord, message: dict[str, Any]) -> bool:
         if not record.channel_id or not record.message_ts:
-            return
+            return True  # nowhere to post it, now or later
         try:
             await self.client.chat_postMessage(
                 channel=record.channel_id, thread_ts=record.message_ts, **_posted(message)
             )
+            return True
         except SlackApiError as exc:
             log.warning("thread reply failed: %s", exc.response.get("error"))
+            return False
 
     async def _update(self, record: ConversationRecord, content: dict[str, Any]) -> bool:
         if not record.channel_id or not record.message_ts:

@@ -11,11 +11,12 @@ AuditAction = Literal[
     "key.set", "key.remove", "pal.create", "pal.patch", "pal.delete",
     "conversation.start", "conversation.end", "conversation.callback", "limits.set",
     "audit.read", "app.install", "app.uninstall", "secret.rotate",
+    "permissions.set", "conversation.reconcile",
 ]  # fmt: skip
 AUDIT_ACTIONS: tuple[str, ...] = AuditAction.__args__  # type: ignore[attr-defined]
 Outcome = Literal["accepted", "ok", "denied", "invalid", "error"]
 OUTCOMES: tuple[str, ...] = Outcome.__args__  # type: ignore[attr-defined]
-ConversationStatus = Literal["starting", "active", "ended", "failed"]
+ConversationStatus = Literal["starting", "active", "ended", "failed", "unknown"]
 
 
 def utc_now() -> str:
@@ -62,6 +63,9 @@ class ConversationRecord(BaseModel):
     ended_at: str | None = None
     ended_by: str | None = None
     end_reason: str | None = None
+    attempt_id: str | None = None  # the start that made it (its id until upstream names it)
+    accepted_seq: int | None = None  # the start's `accepted` audit row
+    delivered: bool = False  # its message shows what it is (join message, or the failure)
 
 
 class AuditEntry(BaseModel):

@@ -396,10 +396,13 @@ def test_v1_database_migrates_in_place(tmp_path: Path) -> None:
     )
     v1.close()
     store = open_sqlite_store(path, Fernet.generate_key().decode())
-    assert store.db.user_version == 2
+    assert store.db.user_version == 3  # v1 → v2 → v3 (durable starts)
     assert store.workspaces.get("T1") is not None
-    assert store.conversations.get("c1").pal_id == "p1"  # type: ignore[union-attr]
+    migrated = store.conversations.get("c1")
+    assert migrated is not None and migrated.pal_id == "p1"
+    assert migrated.delivered and migrated.attempt_id is None  # shown before: not re-sent
     assert store.conversations.first_event("c1", "system.shutdown") is True
+    assert store.conversations.open_starts() == [] and store.conversations.undelivered() == []
     store.close()
 
 

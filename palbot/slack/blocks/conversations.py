@@ -292,3 +292,20 @@ def start_failed_blocks(
         blocks: list[dict[str, Any]] = active_list_message(text, active)["blocks"]
         return blocks
     return [section(f":warning: {escape(text)}")]
+
+
+def start_settled_message(record: ConversationRecord, started: bool) -> dict[str, Any]:
+    """To the starter, once a start whose outcome was unknown is settled."""
+    pal = escape(cut(record.pal_name or record.pal_id, 150))
+    if started:
+        text = (
+            f":white_check_mark: Your conversation with {pal} did start: its Join and End "
+            f"buttons are in <#{escape(record.channel_id or '')}>."
+        )
+    else:
+        why = escape(cut(record.end_reason or "it was not created", 300))
+        text = (
+            f":information_source: Your conversation with {pal} was not started: {why}. "
+            f"Start it again with `/pal start {escape(record.pal_id)}`."
+        )
+    return message(text, [section(text)])

@@ -14,7 +14,16 @@ FIELDS = tuple(ConversationRecord.model_fields)
 def _record(row: Any) -> ConversationRecord:
     data = dict(row)
     data["test_mode"] = bool(data.get("test_mode"))
+    data["delivered"] = bool(data.get("delivered"))
     return ConversationRecord(**data)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+OPEN = "('starting', 'unknown')"  # a start whose outcome palbot does not know yet
+REDELIVER_AFTER = 60.0  # an event seen but not delivered this long ago is processed again
 
 
 class SqliteConversationStore:
@@ -24,6 +33,7 @@ class SqliteConversationStore:
     def add(self, record: ConversationRecord) -> None:
         data = record.model_dump()
         data["test_mode"] = int(record.test_mode)
+        data["delivered"] = int(record.delivered)
         with self.db.write() as conn:
             conn.execute(
                 f"INSERT INTO conversations ({', '.join(FIELDS)}) "
@@ -93,23 +103,130 @@ class SqliteConversationStore:
         ).fetchall()
         return [_record(r) for r in rows]
 
-    def count_started_since(self, team_id: str, since: str) -> int:
+    def count_started_since(self, team_id: str, since: str, before_seq: int | None = None) -> int:
+        """Billable starts since `since`: failed ones never billed; a start still in flight
+        counts when it was accepted before `before_seq` (the earlier start goes first)."""
         row = self.db.conn.execute(
             "SELECT COUNT(*) FROM conversations WHERE team_id = ? AND created_at >= ? "
-            "AND test_mode = 0",
-            (team_id, since),
+            "AND test_mode = 0 AND status != 'failed' "
+            f"AND (status NOT IN {OPEN} OR accepted_seq < ?)",
+            (team_id, since, before_seq if before_seq is not None else 1 << 62),
         ).fetchone()
         return int(row[0])
 
-    def first_event(self, conversation_id: str, event_type: str) -> bool:
-        """True the first time (conversation_id, event_type) is seen; False for a repeat."""
+    def count_open_before(self, team_id: str, before_seq: int) -> int:
+        """Active conversations, and starts accepted before `before_seq` not yet decided."""
+        row = self.db.conn.execute(
+            "SELECT COUNT(*) FROM conversations WHERE team_id = ? AND test_mode = 0 AND "
+            f"(status = 'active' OR (status IN {OPEN} AND accepted_seq < ?))",
+            (team_id, before_seq),
+        ).fetchone()
+        return int(row[0])
+
+    # ---- a start's outcome -------------------------------------------------------------
+
+    def by_attempt(self, attempt_id: str) -> ConversationRecord | None:
+        return self._one("attempt_id = ?", (attempt_id,))
+
+    def activate(
+        self, attempt_id: str, conversation_id: str, url: str | None, name: str | None
+    ) -> bool:
+        """The PAL API created it: the start's row becomes the conversation (once)."""
         with self.db.write() as conn:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO conversation_events (conversation_id, event_type, "
-                "received_at) VALUES (?, ?, ?)",
-                (conversation_id, event_type, utc_now()),
+                "UPDATE conversations SET conversation_id = ?, url = ?, "
+                "conversation_name = COALESCE(?, conversation_name), status = 'active' "
+                f"WHERE attempt_id = ? AND status IN {OPEN}",
+                (conversation_id, url, name, attempt_id),
             )
             return cur.rowcount > 0
+
+    def fail(self, attempt_id: str, reason: str) -> bool:
+        """Nothing was created (or nothing was found): the start failed, once."""
+        with self.db.write() as conn:
+            cur = conn.execute(
+                "UPDATE conversations SET status = 'failed', ended_at = ?, end_reason = ? "
+                f"WHERE attempt_id = ? AND status IN {OPEN}",
+                (utc_now(), reason, attempt_id),
+            )
+            return cur.rowcount > 0
+
+    def set_unknown(self, attempt_id: str) -> bool:
+        with self.db.write() as conn:
+            cur = conn.execute(
+                "UPDATE conversations SET status = 'unknown' "
+                "WHERE attempt_id = ? AND status = 'starting'",
+                (attempt_id,),
+            )
+            return cur.rowcount > 0
+
+    def set_pal_name(self, conversation_id: str, pal_name: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE conversations SET pal_name = ? WHERE conversation_id = ?",
+                (pal_name, conversation_id),
+            )
+
+    def mark_delivered(self, conversation_id: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE conversations SET delivered = 1 WHERE conversation_id = ?",
+                (conversation_id,),
+            )
+
+    def open_starts(self, older_than: float = 0.0) -> list[ConversationRecord]:
+        """Starts whose outcome is not known, accepted at least `older_than` seconds ago."""
+        cutoff = _iso(datetime.now(UTC) - timedelta(seconds=older_than))
+        rows = self.db.conn.execute(
+            f"SELECT * FROM conversations WHERE status IN {OPEN} AND created_at <= ? "
+            "ORDER BY created_at",
+            (cutoff,),
+        ).fetchall()
+        return [_record(r) for r in rows]
+
+    def undelivered(self, older_than: float = 0.0) -> list[ConversationRecord]:
+        """Decided starts whose message does not show it yet (palbot stopped in between)."""
+        cutoff = _iso(datetime.now(UTC) - timedelta(seconds=older_than))
+        rows = self.db.conn.execute(
+            "SELECT * FROM conversations WHERE delivered = 0 AND status IN "
+            "('active', 'failed', 'ended') AND created_at <= ? ORDER BY created_at",
+            (cutoff,),
+        ).fetchall()
+        return [_record(r) for r in rows]
+
+    # ---- callback events ---------------------------------------------------------------
+
+    def first_event(self, conversation_id: str, event_type: str) -> bool:
+        """True the first time (conversation_id, event_type) is seen, and again for a repeat
+        of one seen long enough ago and never delivered (palbot stopped, or Slack failed)."""
+        now = datetime.now(UTC)
+        stale = _iso(now - timedelta(seconds=REDELIVER_AFTER))
+        with self.db.write() as conn:
+            cur = conn.execute(
+                "INSERT INTO conversation_events (conversation_id, event_type, received_at) "
+                "VALUES (?, ?, ?) ON CONFLICT(conversation_id, event_type) DO UPDATE SET "
+                "received_at = excluded.received_at WHERE conversation_events.delivered_at "
+                "IS NULL AND conversation_events.received_at < ?",
+                (conversation_id, event_type, _iso(now), stale),
+            )
+            return cur.rowcount > 0
+
+    def event_delivered(self, conversation_id: str, event_type: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE conversation_events SET delivered_at = ? WHERE conversation_id = ? "
+                "AND event_type = ?",
+                (utc_now(), conversation_id, event_type),
+            )
+
+    def release_event(self, conversation_id: str, event_type: str) -> None:
+        """Delivery failed: forget the event, so upstream's retry is processed."""
+        with self.db.write() as conn:
+            conn.execute(
+                "DELETE FROM conversation_events WHERE conversation_id = ? AND event_type = ? "
+                "AND delivered_at IS NULL",
+                (conversation_id, event_type),
+            )
 
 
 class SqliteIdempotencyStore:

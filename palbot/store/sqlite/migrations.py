@@ -121,7 +121,22 @@ def v2_lifecycle_and_installs(db: sqlite_utils.Database) -> None:
     db.table("oauth_states").create({"state": str, "expire_at": float}, pk="state")
 
 
+def v3_durable_starts(db: sqlite_utils.Database) -> None:
+    """A start is a row before any money is spent (status `starting`, keyed by its attempt id
+    until the PAL API names the conversation); callback events are delivered, not just seen."""
+    conversations = db.table("conversations")
+    conversations.add_column("attempt_id", str)
+    conversations.add_column("accepted_seq", int)
+    conversations.add_column("delivered", int, not_null_default=0)
+    db.execute("UPDATE conversations SET delivered = 1")  # rows from before: shown already
+    conversations.create_index(["attempt_id"], unique=True, if_not_exists=True)
+    conversations.create_index(["status", "created_at"], if_not_exists=True)
+    db.table("conversation_events").add_column("delivered_at", str)
+    db.execute("UPDATE conversation_events SET delivered_at = received_at")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     v1_initial,
     v2_lifecycle_and_installs,
+    v3_durable_starts,
 ]

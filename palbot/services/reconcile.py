@@ -1,0 +1,218 @@
+"""Reconciliation: every start palbot accepted ends as a recorded conversation or a failure the
+starter was told about, whatever happened to the process in between.
+
+Open starts (`starting`, `unknown`) older than a grace period are matched against the PAL API,
+the source of truth: first by their callback token (in the conversation's callback URL), then
+by PAL, name and creation time. A found conversation is recorded, its message offers Join and End,
+and its `accepted` audit row is closed `ok`; one that never started is marked failed, its message
+says so, and its audit row is closed `error`. Each decision also writes a
+`conversation.reconcile` row, and the starter is told either way. It runs at start-up, every
+`PALBOT_RECONCILE_INTERVAL` seconds, and when a create's answer was lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from palbot.pal_api import PalApiClient
+from palbot.pal_api import errors as api_errors
+from palbot.pal_api.models import Conversation
+from palbot.services.audit import AuditTrail
+from palbot.services.conversations import ConversationService, parse_time
+from palbot.services.errors import NoKey
+from palbot.services.ports import MessageRef, MessagesFor
+from palbot.services.runtime import Actor, Runtime
+from palbot.store.models import ConversationRecord
+
+log = logging.getLogger("palbot.reconcile")
+NEVER_CREATED = "the PAL API has no record of it: it was never created, and nothing was billed"
+KEY_REMOVED = "the workspace's PAL API key was removed before palbot could check it"
+
+
+@dataclass
+class ReconcileReport:
+    found: int = 0
+    failed: int = 0
+    redelivered: int = 0
+    waiting: int = 0  # the PAL API could not be asked: next round
+
+
+class Reconciler:
+    def __init__(
+        self,
+        rt: Runtime,
+        audit: AuditTrail,
+        convs: ConversationService,
+        messages_for: MessagesFor,
+    ) -> None:
+        self.rt = rt
+        self.audit = audit
+        self.convs = convs
+        self.messages_for = messages_for
+        self._lock = asyncio.Lock()
+
+    async def run_once(self, grace: float | None = None) -> ReconcileReport:
+        """Settle every open start older than `grace` seconds; bring undelivered messages up
+        to date. One round at a time in this process."""
+        grace = self.rt.settings.palbot_reconcile_grace if grace is None else grace
+        report = ReconcileReport()
+        async with self._lock:
+            store = self.rt.store.conversations
+            for record in store.open_starts(older_than=grace):
+                await self.settle(record, report)
+            for record in store.undelivered(older_than=grace):
+                if await self.redeliver(record):
+                    report.redelivered += 1
+        if report.found or report.failed or report.redelivered:
+            log.info("reconciled: %s", report)
+        return report
+
+    async def run_forever(self, interval: float) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("reconciliation round failed")
+            await asyncio.sleep(interval)
+
+    def soon(self, attempt_id: str) -> None:
+        """A create's answer was lost: look again once upstream must have finished it."""
+
+        async def later() -> None:
+            await asyncio.sleep(self.rt.settings.palbot_reconcile_grace)
+            record = self.rt.store.conversations.by_attempt(attempt_id)
+            if record is not None and record.status in ("starting", "unknown"):
+                async with self._lock:
+                    await self.settle(record, ReconcileReport())
+
+        self.rt.spawn(later(), name=f"reconcile-{attempt_id}")
+
+    # ---- one open start --------------------------------------------------------------
+
+    async def settle(self, record: ConversationRecord, report: ReconcileReport) -> None:
+        try:
+            client = self.rt.pal_client(record.team_id, max_retries=1)
+        except NoKey:
+            await self.give_up(record, KEY_REMOVED)
+            report.failed += 1
+            return
+        try:
+            found = await self.find(client, record)
+        except api_errors.PalApiError as exc:
+            log.info("reconcile of %s waits: %s", record.attempt_id, type(exc).__name__)
+            report.waiting += 1
+            return
+        if found is None:
+            await self.give_up(record, NEVER_CREATED)
+            report.failed += 1
+        else:
+            await self.adopt(record, found)
+            report.found += 1
+
+    async def find(self, client: PalApiClient, record: ConversationRecord) -> Conversation | None:
+        """The conversation this start created, among the account's active ones."""
+        page = await client.list_conversations(status="active", limit=100)
+        known = {c.conversation_id for c in self.rt.store.conversations.list_active()}
+        fresh = [c for c in page.data if c.conversation_id not in known]
+        if record.callback_token:  # the strongest match: the URL only this start knows
+            for conv in fresh:
+                url = conv.callback_url or str(conv.raw.get("callback_url") or "")
+                if url.endswith("/" + record.callback_token):
+                    return conv
+        asked = parse_time(record.created_at)
+        for conv in fresh:
+            created = parse_time(conv.created_at)
+            if (
+                conv.pal_id in (record.pal_id, None)
+                and (
+                    not record.conversation_name
+                    or conv.conversation_name in (None, record.conversation_name)
+                )
+                and (created is None or asked is None or created >= asked - timedelta(seconds=5))
+                and not (record.callback_token and conv.callback_url)  # another start's
+            ):
+                return conv
+        return None
+
+    async def adopt(self, record: ConversationRecord, conv: Conversation) -> ConversationRecord:
+        """The start did create `conv`: record it, show Join and End, tell the starter."""
+        messages = await self.messages_for(record.team_id)
+        pal_name = record.pal_name or self.rt.pal_names.get(f"{record.team_id}:{record.pal_id}")
+        if messages is not None and not record.message_ts and record.channel_id:
+            try:  # stopped before its placeholder was posted: post one now
+                ref = await messages.placeholder(
+                    record.channel_id, pal_name or record.pal_id, record.started_by
+                )
+                self.rt.store.conversations.set_message(
+                    record.conversation_id, ref.channel_id, ref.ts
+                )
+            except Exception as exc:  # PostRefused and the like: the starter is still told
+                log.info("no placeholder for %s: %s", record.attempt_id, type(exc).__name__)
+        attempt = record.attempt_id or record.conversation_id
+        started = await self.convs.record_started(attempt, conv, messages, pal_name)
+        self._note(record, found=True, conversation_id=conv.conversation_id)
+        if messages is not None:
+            await messages.start_settled(started, True)
+        return started
+
+    async def give_up(self, record: ConversationRecord, reason: str) -> None:
+        """The start created nothing: it failed, its message says so, the starter is told."""
+        store = self.rt.store.conversations
+        attempt = record.attempt_id or record.conversation_id
+        with self.rt.store.transaction():
+            if not store.fail(attempt, reason):
+                return  # decided meanwhile (a late answer, a callback)
+            if record.accepted_seq is not None:
+                starter = Actor(record.team_id, record.started_by, record.channel_id)
+                ticket = self.audit.resume("conversation.start", starter, record.accepted_seq)
+                ticket.close("error", target=record.pal_id, error="NotCreated", reconciled=True)
+            self._note(record, found=False)
+        failed = store.by_attempt(attempt) or record
+        messages = await self.messages_for(record.team_id)
+        if messages is None:
+            return
+        if failed.message_ts and failed.channel_id:
+            ref = MessageRef(failed.channel_id, failed.message_ts)
+            pal = failed.pal_name or failed.pal_id
+            if await messages.failed(ref, pal, failed.started_by, reason):
+                store.mark_delivered(failed.conversation_id)
+        await messages.start_settled(failed, False)
+
+    async def redeliver(self, record: ConversationRecord) -> bool:
+        """A decided start whose message does not show it yet (palbot stopped in between)."""
+        messages = await self.messages_for(record.team_id)
+        if messages is None:
+            return False
+        if record.status == "active":
+            return await self.convs.show_started(messages, record) is not None
+        if record.status == "ended":
+            done = await messages.ended(record)
+        elif record.message_ts and record.channel_id:
+            ref = MessageRef(record.channel_id, record.message_ts)
+            pal = record.pal_name or record.pal_id
+            done = await messages.failed(ref, pal, record.started_by, record.end_reason or "")
+        else:
+            done = True  # nothing was ever posted: nothing to correct
+        if done:
+            self.rt.store.conversations.mark_delivered(record.conversation_id)
+        return done
+
+    def _note(
+        self, record: ConversationRecord, *, found: bool, conversation_id: str | None = None
+    ) -> None:
+        self.audit.record(
+            "conversation.reconcile",
+            "ok",
+            team_id=record.team_id,
+            channel_id=record.channel_id,
+            target=conversation_id or record.attempt_id,
+            detail={
+                "found": found,
+                "attempt_id": record.attempt_id,
+                "accepted_seq": record.accepted_seq,
+                "started_by": record.started_by,
+            },
+        )
