@@ -65,7 +65,6 @@ def assemble(
     convs = services.conversations
     messages = messages_for(slack.clients)
     reconciler = Reconciler(rt, services.audit, convs, messages)
-    convs.on_unknown.append(reconciler.soon)
     lifecycle = Lifecycle(rt, convs, services.audit, messages, reconciler)
     return Palbot(settings, store, rt, convs, lifecycle, app, services, slack, reconciler)
 

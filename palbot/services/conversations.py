@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -120,8 +119,6 @@ class ConversationService:
         self.rt = rt
         self.audit = audit
         self.limits = limits
-        # called with an attempt id when a create's outcome is unknown (reconciliation)
-        self.on_unknown: list[Callable[[str], None]] = []
 
     # ---- start -----------------------------------------------------------------------
 
@@ -186,17 +183,20 @@ class ConversationService:
     async def run(self, messages: ConversationMessages, accepted: AcceptedStart) -> StartResult:
         """The slow part, after the ack: limits, the PAL API, the join message. A burst of
         starts shares a bounded number of slots, so it never crowds out the acks."""
-        async with self.rt.work_slots:
-            try:
+        self.rt.starts_running.add(accepted.attempt_id)  # reconciliation leaves it alone
+        try:
+            async with self.rt.work_slots:
                 record = await self._run(messages, accepted)
-            except StartFailed as exc:
-                return StartResult(
-                    False,
-                    exc.message,
-                    active=exc.active,
-                    concurrency_limited=exc.capped,
-                    pending=exc.pending,
-                )
+        except StartFailed as exc:
+            return StartResult(
+                False,
+                exc.message,
+                active=exc.active,
+                concurrency_limited=exc.capped,
+                pending=exc.pending,
+            )
+        finally:
+            self.rt.starts_running.discard(accepted.attempt_id)
         return StartResult(True, record=record)
 
     def fail(self, accepted: AcceptedStart, outcome: Outcome, why: str, **detail: Any) -> None:
@@ -340,11 +340,18 @@ class ConversationService:
                     found.conversation_id,
                 )
                 return found
-            # Not found yet: it may still appear. Reconciliation decides, and tells the starter.
+            recorded = self.rt.store.conversations.by_attempt(start.accepted.attempt_id)
+            if recorded is not None and recorded.status == "active":  # by its callback, meanwhile
+                return Conversation(
+                    conversation_id=recorded.conversation_id,
+                    conversation_url=recorded.url,
+                    conversation_name=recorded.conversation_name,
+                )
+            # Not found yet: it may still appear. Reconciliation (every
+            # PALBOT_RECONCILE_INTERVAL s, once the start is PALBOT_RECONCILE_GRACE s old)
+            # decides, and tells the starter.
             self.rt.store.conversations.set_unknown(start.accepted.attempt_id)
             await self._failed(start, "the PAL API has not confirmed it yet; palbot is checking")
-            for notify in self.on_unknown:
-                notify(start.accepted.attempt_id)
             raise StartFailed(LOST_CREATE_TEXT, pending=True) from None
         except api_errors.ConcurrencyLimit as exc:
             self.fail(start.accepted, "error", exc.user_message, error="ConcurrencyLimit")

@@ -7,7 +7,8 @@ by PAL, name and creation time. A found conversation is recorded, its message of
 and its `accepted` audit row is closed `ok`; one that never started is marked failed, its message
 says so, and its audit row is closed `error`. Each decision also writes a
 `conversation.reconcile` row, and the starter is told either way. It runs at start-up, every
-`PALBOT_RECONCILE_INTERVAL` seconds, and when a create's answer was lost.
+`PALBOT_RECONCILE_INTERVAL` seconds (a create whose answer was lost is settled by the next
+round once it is `PALBOT_RECONCILE_GRACE` seconds old).
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ class Reconciler:
         async with self._lock:
             store = self.rt.store.conversations
             for record in store.open_starts(older_than=grace):
-                await self.settle(record, report)
+                if record.attempt_id not in self.rt.starts_running:
+                    await self.settle(record, report)
             for record in store.undelivered(older_than=grace):
                 if await self.redeliver(record):
                     report.redelivered += 1
@@ -77,18 +79,6 @@ class Reconciler:
             except Exception:
                 log.exception("reconciliation round failed")
             await asyncio.sleep(interval)
-
-    def soon(self, attempt_id: str) -> None:
-        """A create's answer was lost: look again once upstream must have finished it."""
-
-        async def later() -> None:
-            await asyncio.sleep(self.rt.settings.palbot_reconcile_grace)
-            record = self.rt.store.conversations.by_attempt(attempt_id)
-            if record is not None and record.status in ("starting", "unknown"):
-                async with self._lock:
-                    await self.settle(record, ReconcileReport())
-
-        self.rt.spawn(later(), name=f"reconcile-{attempt_id}")
 
     # ---- one open start --------------------------------------------------------------
 

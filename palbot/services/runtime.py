@@ -125,6 +125,8 @@ class Runtime:
         self.ack_first = AckFirst()
         # PAL names by "team:pal_id", seen lately (a start needs the name, not a fresh GET)
         self.pal_names: TTLCache[str] = TTLCache(ttl=PAL_NAME_SECONDS, max_items=20_000)
+        # attempt ids of the starts this process is running now (reconciliation skips them)
+        self.starts_running: set[str] = set()
 
     # ---- PAL API ---------------------------------------------------------------------
 
