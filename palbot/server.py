@@ -31,9 +31,11 @@ from palbot.services.runtime import Runtime
 from palbot.slack.app import build_app, messages_for
 from palbot.slack.context import SlackDeps
 from palbot.store import Store, open_store
+from palbot.store.errors import StoreBusy
 
 log = logging.getLogger("palbot.server")
 MAX_SLACK_BODY = 1_000_000  # Slack's own requests are far smaller
+HEALTH_TIMEOUT = 0.8
 
 
 @dataclass
@@ -84,7 +86,12 @@ def callback_route(lifecycle: Lifecycle) -> Route:
             event = CallbackEvent.model_validate(json.loads(body))
         except (ValueError, ValidationError):
             return JSONResponse({"error": "malformed callback"}, status_code=400)
-        status, what = lifecycle.accept(token, event)
+        try:
+            status, what = lifecycle.accept(token, event)
+        except StoreBusy:  # not recorded: upstream's retry delivers it
+            return JSONResponse(
+                {"ok": False, "result": "busy"}, status_code=503, headers={"Retry-After": "5"}
+            )
         return JSONResponse({"ok": status < 300, "result": what}, status_code=status)
 
     return Route("/pal/callbacks/{token}", callback, methods=["POST"])
@@ -92,7 +99,11 @@ def callback_route(lifecycle: Lifecycle) -> Route:
 
 def health_route(store: Store) -> Route:
     async def healthz(request: Request) -> Response:
-        ok = store.ping()
+        """Within a second whatever the database does: the check runs off the event loop."""
+        try:
+            ok = await asyncio.wait_for(asyncio.to_thread(store.ping), HEALTH_TIMEOUT)
+        except TimeoutError:
+            ok = False
         return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
 
     return Route("/healthz", healthz, methods=["GET"])
@@ -129,6 +140,7 @@ def build_asgi(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         bot.loop = asyncio.get_running_loop()
+        bot.store.db.serve_from_this_thread()  # a locked database never stalls this loop
         gc_tuning.freeze_startup()  # and full collections run when no request is waiting
         collector = asyncio.get_running_loop().create_task(
             gc_tuning.collect_when_quiet(bot.rt.ack_first)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from palbot.store.errors import StoreBusy
+
 
 class UserError(Exception):
     def __init__(self, message: str, *, field: str | None = None) -> None:
@@ -39,6 +41,6 @@ class SlackPostFailed(UserError):
 
 
 def user_text(exc: Exception) -> str:
-    """What to tell the user about a failure: a UserError's message, else the error's own words
-    (palbot's PAL API errors are written for users)."""
-    return exc.message if isinstance(exc, UserError) else str(exc)
+    """What to tell the user about a failure: a UserError's (or StoreBusy's) message, else the
+    error's own words (palbot's PAL API errors are written for users)."""
+    return exc.message if isinstance(exc, UserError | StoreBusy) else str(exc)

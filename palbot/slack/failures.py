@@ -19,9 +19,10 @@ from palbot.slack.blocks.keys import no_key_message
 from palbot.slack.checks import Silent, Usage
 from palbot.slack.context import Ctx
 from palbot.slack.parsing import USAGE
+from palbot.store.errors import StoreBusy
 
 log = logging.getLogger("palbot.slack")
-ANSWERED = (UserError, api_errors.PalApiError, Silent)
+ANSWERED = (UserError, api_errors.PalApiError, StoreBusy, Silent)
 
 
 def field_errors(field: str, message: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -363,3 +364,53 @@ def test_reconciliation_settles_a_start_left_open_by_a_dead_process(
     again = on_server(palbot, palbot.bot.reconciler.run_once(grace=0))  # idempotent
     assert (again.found, again.failed, again.redelivered) == (0, 0, 0)
     assert len(palbot.audit("conversation.start")) == 2
+
+
+def test_a_database_locked_by_another_process_never_stalls_slack(
+    make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    import sys
+
+    palbot: PalbotHandle = make_palbot(http=True)
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
+    db = palbot.bot.settings.palbot_database
+    holder = subprocess.Popen(  # a backup, `palbot audit`, a second palbot: holds the lock 4 s
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute('BEGIN IMMEDIATE')\n"
+            "print('locked', flush=True)\n"
+            "time.sleep(4)\n"
+            "c.execute('ROLLBACK')\n",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        timings = {}
+        for what, call in (
+            ("healthz", lambda: httpx.get(palbot.url + "/healthz", timeout=5)),
+            ("help", lambda: palbot.slack.command("help")),
+            ("start", lambda: palbot.slack.command(f"start {pal_id} while locked")),
+            ("list", lambda: palbot.slack.command("list")),
+        ):
+            began = time.monotonic()
+            resp = call()
+            timings[what] = time.monotonic() - began
+            assert resp.status_code == 200, (what, resp.status_code, resp.text)
+            if what == "start":  # refused in words, nothing accepted, nothing billed
+                assert "palbot is busy" in resp.text
+        assert max(timings.values()) < 1.0, timings
+        assert palbot.audit("conversation.start") == []
+        assert sandbox.requests("POST", "/v2/conversations") == []
+        fake_slack.wait_response(where=lambda r: "Coach" in json.dumps(r.args))  # list answered
+    finally:
+        holder.wait(timeout=10)
+    # the lock released: the same start goes through
+    palbot.slack.command(f"start {pal_id} while locked")
+    started(palbot, fake_slack)

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import sqlite_utils
 
+from palbot.store.errors import StoreBusy
 from palbot.store.sqlite.migrations import MIGRATIONS
 
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT_MS = 10_000  # threads that may wait (CLI, checkpoints, tests)
+SERVING_BUSY_TIMEOUT_MS = 200  # the event loop's connection: Slack gets an answer in 3 s
 CHECKPOINT_SECONDS = 0.05
 WAL_TRUNCATE_BYTES = 64 * 1024 * 1024  # a WAL file this big is cut back once caught up
 log = logging.getLogger("palbot.store")
@@ -95,6 +97,12 @@ class Database:
             self._local.utils = db
         return db
 
+    def serve_from_this_thread(self, busy_ms: int = SERVING_BUSY_TIMEOUT_MS) -> None:
+        """This thread answers Slack: it waits at most `busy_ms` for another process's write
+        lock, then the write fails as StoreBusy (and the person is told), instead of stalling
+        every request behind it."""
+        self.conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction taken at once (BEGIN IMMEDIATE), so writers queue, never fork."""
@@ -102,7 +110,12 @@ class Database:
         if conn.in_transaction:  # nested: join the outer transaction
             yield conn
             return
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreBusy() from None
+            raise
         try:
             yield conn
         except BaseException:
@@ -162,8 +175,9 @@ class Database:
         return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
 
     def ping(self) -> bool:
+        """The database answers a read (WAL: even while another process holds the write lock)."""
         try:
-            self.conn.execute("SELECT 1").fetchone()
+            self.conn.execute("SELECT COUNT(*) FROM meta").fetchone()
             return True
         except sqlite3.Error:
             return False
