@@ -21,14 +21,26 @@ from datetime import timedelta
 from palbot.pal_api import PalApiClient
 from palbot.pal_api import errors as api_errors
 from palbot.pal_api.models import Conversation
-from palbot.services.audit import AuditTrail
+from palbot.services.audit import Accepted, AuditTrail
 from palbot.services.conversations import ConversationService, parse_time
 from palbot.services.errors import NoKey
 from palbot.services.ports import MessageRef, MessagesFor
 from palbot.services.runtime import Actor, Runtime
-from palbot.store.models import ConversationRecord
+from palbot.store.models import AuditEntry, ConversationRecord
 
 log = logging.getLogger("palbot.reconcile")
+# Accepted actions (besides starts, which have rows of their own) that change upstream state
+INTERRUPTED_ACTIONS = ("pal.create", "pal.patch", "pal.delete", "conversation.end", "key.set")
+INTERRUPTED_TEXT = {
+    "pal.create": "palbot stopped while creating your PAL{name}. It may or may not exist now: "
+    "`/pal list` shows the workspace's PALs. Create it again only if it is not there.",
+    "pal.patch": "palbot stopped while changing the PAL `{target}`. `/pal show {target}` shows "
+    "whether your change is there; apply it again only if it is not.",
+    "pal.delete": "palbot stopped while deleting the PAL `{target}`. `/pal list` shows whether "
+    "it is gone; delete it again if it is still there.",
+    "key.set": "palbot stopped while checking the PAL API key you entered, so it was not "
+    "saved. Run `/pal key` to connect it again.",
+}
 NEVER_CREATED = "the PAL API has no record of it: it was never created, and nothing was billed"
 KEY_REMOVED = "the workspace's PAL API key was removed before palbot could check it"
 
@@ -39,6 +51,7 @@ class ReconcileReport:
     failed: int = 0
     redelivered: int = 0
     waiting: int = 0  # the PAL API could not be asked: next round
+    interrupted: int = 0  # other actions a process took on and never finished
 
 
 class Reconciler:
@@ -68,6 +81,10 @@ class Reconciler:
             for record in store.undelivered(older_than=grace):
                 if await self.redeliver(record):
                     report.redelivered += 1
+            audit_log = self.rt.store.audit
+            for row in audit_log.open_accepted(INTERRUPTED_ACTIONS, older_than=grace):
+                if await self.settle_interrupted(row):
+                    report.interrupted += 1
         if report.found or report.failed or report.redelivered:
             log.info("reconciled: %s", report)
         return report
@@ -170,6 +187,53 @@ class Reconciler:
             if await messages.failed(ref, pal, failed.started_by, reason):
                 store.mark_delivered(failed.conversation_id)
         await messages.start_settled(failed, False)
+
+    async def settle_interrupted(self, row: AuditEntry) -> bool:
+        """An action a process accepted and never finished: finish it (an End), or close it
+        `error` and tell the person what to check. True once it is closed."""
+        actor = Actor(row.team_id or "", row.user_id or "", row.channel_id)
+        ticket = self.audit.resume(row.action, actor, row.seq, target=row.target)  # type: ignore[arg-type]
+        if row.action == "conversation.end":
+            return await self._finish_end(ticket, actor, row.target or "")
+        ticket.close("error", error="Interrupted", reconciled=True)
+        name = str(row.detail.get("pal_name") or "")
+        text = INTERRUPTED_TEXT.get(row.action, "palbot stopped while doing what you asked.")
+        messages = await self.messages_for(actor.team_id)
+        if messages is not None and actor.user_id:
+            await messages.tell(
+                actor.user_id, text.format(name=f" {name}" if name else "", target=row.target)
+            )
+        return True
+
+    async def _finish_end(self, ticket: Accepted, actor: Actor, conversation_id: str) -> bool:
+        """The person asked to end it: end it now (it may have ended meanwhile)."""
+        record = self.rt.store.conversations.get(conversation_id)
+        if record is None or record.team_id != actor.team_id:
+            ticket.close("invalid", reason="unknown id", reconciled=True)
+            return True
+        messages = await self.messages_for(actor.team_id)
+        if record.status == "active":
+            try:
+                await self.rt.pal_client(actor.team_id, max_retries=1).end_conversation(
+                    conversation_id
+                )
+            except api_errors.NotFound:
+                pass  # gone upstream already
+            except api_errors.PalApiError:
+                return False  # the next round tries again
+            except NoKey:
+                ticket.close("error", error="NoKey", reconciled=True)
+                return True
+            await self.convs.record_end(
+                messages, conversation_id, ended_by=actor.user_id, reason="ended from Slack"
+            )
+        ticket.close("ok", reconciled=True)
+        if messages is not None and actor.user_id:
+            pal = record.pal_name or record.pal_id
+            await messages.tell(
+                actor.user_id, f"The conversation with {pal} that you ended is ended."
+            )
+        return True
 
     async def redeliver(self, record: ConversationRecord) -> bool:
         """A decided start whose message does not show it yet (palbot stopped in between)."""

@@ -112,11 +112,17 @@ class SlackConversationMessages:
     async def start_settled(self, record: ConversationRecord, started: bool) -> bool:
         """A direct message to the starter: how a start whose outcome was unknown ended."""
         message = conv_blocks.start_settled_message(record, started)
+        return await self._dm(record.started_by, message)
+
+    async def tell(self, user_id: str, text: str) -> bool:
+        return await self._dm(user_id, conv_blocks.notice_message(text))
+
+    async def _dm(self, user_id: str, message: dict[str, Any]) -> bool:
         try:
-            await self.client.chat_postMessage(channel=record.started_by, **_posted(message))
+            await self.client.chat_postMessage(channel=user_id, **_posted(message))
             return True
         except SlackApiError as exc:
-            log.warning("could not tell the starter: %s", exc.response.get("error"))
+            log.warning("could not tell %s: %s", user_id, exc.response.get("error"))
             return False
 
     async def _thread(self, record: ConversationRecord, message: dict[str, Any]) -> bool:

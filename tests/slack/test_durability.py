@@ -414,3 +414,41 @@ def test_a_database_locked_by_another_process_never_stalls_slack(
     # the lock released: the same start goes through
     palbot.slack.command(f"start {pal_id} while locked")
     started(palbot, fake_slack)
+
+
+def test_other_actions_left_open_by_a_dead_process_are_closed_and_said(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    from palbot.services.runtime import Actor
+
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
+    palbot.slack.command(f"start {pal_id}")
+    started(palbot, fake_slack)
+    [conv] = palbot.store.conversations.list_active("T1")
+    palbot.settle()
+    services = palbot.bot.services
+    me = Actor("T1", USER, "C_GENERAL")
+    # accepted before their acks, then the process died: a patch and an End
+    patch = services.pals.accept_patch(me, pal_id, [{"op": "remove", "path": "/context"}])
+    end = services.conversations.accept_end(me, conv.conversation_id)
+    report = on_server(palbot, palbot.bot.reconciler.run_once(grace=0))
+    assert report.interrupted == 2
+    # the End was finished: ended upstream and in Slack, audited ok, the person told
+    assert palbot.store.conversations.get(conv.conversation_id).status == "ended"  # type: ignore[union-attr]
+    assert sandbox_active(sandbox) == []
+    fake_slack.wait_for("chat.update", where=lambda c: "ended by" in json.dumps(c.args))
+    closes = {r.detail.get("accepted_seq"): r for r in palbot.audit() if r.outcome != "accepted"}
+    assert closes[end.seq].outcome == "ok" and closes[end.seq].detail["reconciled"] is True
+    # the patch: closed `error`, and the person is told what to check
+    assert closes[patch.seq].outcome == "error"
+    assert closes[patch.seq].detail["error"] == "Interrupted"
+    fake_slack.wait_for(
+        "chat.postMessage",
+        where=lambda c: (
+            c.args.get("channel") == USER and f"/pal show {pal_id}" in json.dumps(c.args)
+        ),
+    )
+    assert sandbox.requests("PATCH") == []
+    again = on_server(palbot, palbot.bot.reconciler.run_once(grace=0))  # each once
+    assert again.interrupted == 0

@@ -309,3 +309,9 @@ def start_settled_message(record: ConversationRecord, started: bool) -> dict[str
             f"Start it again with `/pal start {escape(record.pal_id)}`."
         )
     return message(text, [section(text)])
+
+
+def notice_message(text: str) -> dict[str, Any]:
+    """A private notice from the domain, in plain words (escaped: it may quote user text)."""
+    body = f":information_source: {escape(cut(text, 2900))}"
+    return message(body, [section(body)])

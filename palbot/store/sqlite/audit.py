@@ -14,6 +14,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -137,6 +138,24 @@ class SqliteAuditLog:
                 tuple(row[c] for c in COLUMNS),
             )
         return _entry(row)
+
+    def open_accepted(
+        self, actions: tuple[str, ...], older_than: float, within: float = 7 * 86400
+    ) -> list[AuditEntry]:
+        """`accepted` rows of `actions`, at least `older_than` seconds old (and no older than
+        `within`), that no later row closes: actions a process took on and never finished."""
+        now = datetime.now(UTC)
+        newest = (now - timedelta(seconds=older_than)).isoformat(timespec="microseconds")
+        oldest = (now - timedelta(seconds=within)).isoformat(timespec="microseconds")
+        marks = ", ".join("?" for _ in actions)
+        rows = self.db.conn.execute(
+            f"SELECT * FROM audit_log AS a WHERE a.outcome = 'accepted' AND a.action IN ({marks}) "
+            "AND a.at <= ? AND a.at >= ? AND NOT EXISTS (SELECT 1 FROM audit_log AS b "
+            "WHERE b.seq > a.seq AND b.action = a.action AND b.outcome != 'accepted' "
+            "AND json_extract(b.detail, '$.accepted_seq') = a.seq) ORDER BY a.seq",
+            (*actions, newest.replace("+00:00", "Z"), oldest.replace("+00:00", "Z")),
+        ).fetchall()
+        return [_entry(dict(r)) for r in rows]
 
     def recent(self, team_id: str, limit: int = 20) -> list[AuditEntry]:
         rows = self.db.conn.execute(
