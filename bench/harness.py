@@ -73,6 +73,18 @@ class Stack:
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     tmp: Any = None
     palbot_pid: int = 0
+    palbot_env: dict[str, str] = field(default_factory=dict)
+    palbot_port: int = 0
+    db: Path | None = None
+    secret_key: str = ""
+
+    def start_palbot(self) -> subprocess.Popen[bytes]:
+        """(Re)start `palbot serve` on the same port and database; returns once it answers."""
+        proc = _palbot_process(self.palbot_env, self.palbot_port)
+        self.procs.append(proc)
+        self.palbot_pid = proc.pid
+        wait_http(self.palbot_url + "/healthz")
+        return proc
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -86,7 +98,7 @@ class Stack:
             self.tmp.cleanup()
 
 
-def start_stack(with_bare: bool = True) -> Stack:
+def start_stack(with_bare: bool = True, extra_env: dict[str, str] | None = None) -> Stack:
     tmp = tempfile.TemporaryDirectory()
     db = Path(tmp.name) / "palbot.db"
     secret_key = Fernet.generate_key().decode()
@@ -151,22 +163,9 @@ def start_stack(with_bare: bool = True) -> Stack:
         PAL_API_READ_TIMEOUT="15",
         PAL_API_DEADLINE="30",
     )
+    env.update(extra_env or {})
     palbot_port = free_port()
-    palbot = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "palbot",
-            "--log-level",
-            "warning",
-            "serve",
-            "--port",
-            str(palbot_port),
-        ],
-        cwd=REPO,
-        env=env,
-        **quiet,
-    )
+    palbot = _palbot_process(env, palbot_port)
     procs.append(palbot)
     bare_url = bare_at_ack_url = None
     if with_bare:
@@ -195,7 +194,30 @@ def start_stack(with_bare: bool = True) -> Stack:
     for url in (bare_url, bare_at_ack_url):
         if url:
             wait_http(url + "/slack/events")
-    return Stack(fake, sandbox_url, palbot_url, bare_url, bare_at_ack_url, procs, tmp, palbot.pid)
+    return Stack(
+        fake,
+        sandbox_url,
+        palbot_url,
+        bare_url,
+        bare_at_ack_url,
+        procs,
+        tmp,
+        palbot.pid,
+        env,
+        palbot_port,
+        db,
+        secret_key,
+    )
+
+
+def _palbot_process(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "palbot", "--log-level", "warning", "serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def make_pal(sandbox_url: str) -> str:

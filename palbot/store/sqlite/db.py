@@ -6,6 +6,7 @@ import contextlib
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from palbot.store.errors import StoreBusy
 from palbot.store.sqlite.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 10_000  # threads that may wait (CLI, checkpoints, tests)
-SERVING_BUSY_TIMEOUT_MS = 200  # the event loop's connection: Slack gets an answer in 3 s
+SERVING_BUSY_TIMEOUT_MS = 50  # the event loop's connection waits this long for a write lock
+FAIL_FAST_SECONDS = 0.5  # after a lock was met there, its writes fail at once for this long
 CHECKPOINT_SECONDS = 0.05
 WAL_TRUNCATE_BYTES = 64 * 1024 * 1024  # a WAL file this big is cut back once caught up
 log = logging.getLogger("palbot.store")
@@ -43,6 +45,8 @@ class Database:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._checkpointer: threading.Thread | None = None
+        self._serving: int | None = None  # the thread that answers Slack, once serving
+        self._fail_fast_until = 0.0
         in_memory = str(self.path) == ":memory:"
         # WAL checkpoints (which fsync) run on a thread of their own, never inside a request:
         # SQLite's automatic checkpoint would run in whichever commit crosses the threshold.
@@ -98,10 +102,12 @@ class Database:
         return db
 
     def serve_from_this_thread(self, busy_ms: int = SERVING_BUSY_TIMEOUT_MS) -> None:
-        """This thread answers Slack: it waits at most `busy_ms` for another process's write
-        lock, then the write fails as StoreBusy (and the person is told), instead of stalling
-        every request behind it."""
+        """This thread answers Slack (the event loop): it waits at most `busy_ms` for another
+        process's write lock, then the write fails as StoreBusy (and the person is told); and
+        for FAIL_FAST_SECONDS after that its writes fail at once, so a burst of requests does
+        not queue up `busy_ms` each behind a lock that is still held."""
         self.conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        self._serving = threading.get_ident()
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -110,10 +116,15 @@ class Database:
         if conn.in_transaction:  # nested: join the outer transaction
             yield conn
             return
+        serving = threading.get_ident() == self._serving
+        if serving and time.monotonic() < self._fail_fast_until:
+            raise StoreBusy()
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
+                if serving:
+                    self._fail_fast_until = time.monotonic() + FAIL_FAST_SECONDS
                 raise StoreBusy() from None
             raise
         try:
