@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -14,6 +15,8 @@ from palbot.slack.text import cut
 from palbot.store.models import ConversationRecord
 
 log = logging.getLogger("palbot.slack")
+TRANSIENT = ("internal_error", "fatal_error", "request_timeout", "service_unavailable")
+UPDATE_RETRY_SECONDS = 1.0
 SLACK_ERRORS = {
     "not_in_channel": "palbot is not a member of that channel. Invite it with `/invite @palbot` "
     "and try again.",
@@ -143,9 +146,15 @@ class SlackConversationMessages:
         return await self._update_at(record.channel_id, record.message_ts, content)
 
     async def _update_at(self, channel: str, ts: str, content: dict[str, Any]) -> bool:
-        try:
-            await self.client.chat_update(channel=channel, ts=ts, **content)
-            return True
-        except SlackApiError as exc:
-            log.warning("chat.update failed: %s", exc.response.get("error"))
-            return False
+        """Update a message; a passing failure is tried once more after a moment."""
+        for attempt in range(2):
+            try:
+                await self.client.chat_update(channel=channel, ts=ts, **content)
+                return True
+            except SlackApiError as exc:
+                code = slack_error_code(exc)
+                log.warning("chat.update failed: %s", code)
+                if attempt or code not in TRANSIENT:
+                    return False
+                await asyncio.sleep(UPDATE_RETRY_SECONDS)
+        return False

@@ -452,3 +452,35 @@ def test_other_actions_left_open_by_a_dead_process_are_closed_and_said(
     assert sandbox.requests("PATCH") == []
     again = on_server(palbot, palbot.bot.reconciler.run_once(grace=0))  # each once
     assert again.interrupted == 0
+
+
+def test_a_long_slack_retry_after_is_not_waited_out_holding_a_slot(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    fake_slack.fail_next("chat.postMessage", status=429, headers={"Retry-After": "40"})
+    began = time.monotonic()
+    palbot.slack.command(f"start {pal_id} first")
+    fake_slack.wait_response(where=lambda r: "rate-limiting" in json.dumps(r.args))
+    assert time.monotonic() - began < 5  # not 40 s
+    assert sandbox.requests("POST", "/v2/conversations") == []  # nothing billed
+    rows = palbot.audit("conversation.start")
+    assert [r.outcome for r in rows] == ["accepted", "error"]
+    palbot.slack.command(f"start {pal_id} second")  # the next start is not held up
+    started(palbot, fake_slack)
+    assert time.monotonic() - began < 8
+
+
+def test_a_passing_slack_failure_on_the_join_message_is_retried_in_place(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    fake_slack.fail_next("chat.update", error="internal_error")
+    palbot.slack.command(f"start {pal_id}")
+    [update] = started(palbot, fake_slack)
+    palbot.settle()
+    placeholder = fake_slack.of("chat.postMessage")[0]
+    assert placeholder.result is not None and update.args["ts"] == placeholder.result["ts"]
+    assert len(fake_slack.of("chat.postMessage")) == 1  # the same message, not a new one
