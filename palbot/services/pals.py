@@ -148,6 +148,13 @@ def apply_locally(
     return result
 
 
+def claim_once(rt: Runtime, actor: Actor, key: str | None) -> None:
+    """One user action, one effect: the first claim of `key` passes, a repeat (a retried
+    request, a replayed click) raises Duplicate."""
+    if key and not rt.store.idempotency.claim(key, team_id=actor.team_id):
+        raise Duplicate("That request was already handled.")
+
+
 def pal_name_of(doc: dict[str, Any]) -> str:
     return str(doc.get("pal_name") or doc.get("persona_name") or "Unnamed PAL")
 
@@ -208,6 +215,10 @@ class PalService:
         self._faces.set(actor.team_id, faces)
         return faces
 
+    def claim(self, actor: Actor, key: str | None) -> None:
+        """For an entry point that must act once per request (see `claim_once`)."""
+        claim_once(self.rt, actor, key)
+
     def has_key(self, team_id: str) -> bool:
         workspace = self.rt.store.workspaces.get(team_id)
         return workspace is not None and workspace.has_key
@@ -223,8 +234,7 @@ class PalService:
         return self.audit.accept("pal.create", actor, detail={"pal_name": body.pal_name})
 
     def _claim(self, actor: Actor, dedupe_key: str | None) -> None:
-        if dedupe_key and not self.rt.store.idempotency.claim(dedupe_key, team_id=actor.team_id):
-            raise Duplicate("That request was already handled.")
+        claim_once(self.rt, actor, dedupe_key)
 
     def refuse_create(self, actor: Actor, exc: Invalid) -> None:
         detail = {"field": exc.field, "reason": exc.message}

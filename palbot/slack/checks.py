@@ -66,6 +66,22 @@ class NeedsKey:
 
 
 @dataclass(frozen=True)
+class Once:
+    """The same request delivered again (Slack's retry of a command, a replayed click) acts
+    once: keyed by the command's trigger_id or the button's action_ts."""
+
+    after_ack: bool = False
+
+    async def __call__(self, ctx: Ctx) -> None:
+        if ctx.command is not None:
+            key = f"trigger:{ctx.trigger_id}" if ctx.trigger_id else None
+        else:
+            stamp = ctx.action.get("action_ts")
+            key = f"action:{ctx.action.get('action_id')}:{stamp}" if stamp else None
+        ctx.services.pals.claim(ctx.actor, key)
+
+
+@dataclass(frozen=True)
 class Accept:
     """Audit `accepted` for the request's target before the ack (the outcome follows)."""
 

@@ -216,3 +216,34 @@ def test_a_reopened_store_still_scrubs_the_stored_keys(tmp_path: Any) -> None:
         assert "sk-stored-before-restart-42" not in stream.getvalue()
     finally:
         store.close()
+
+
+def test_an_inline_patch_retried_by_slack_patches_once(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    rename = '[{"op":"replace","path":"/pal_name","value":"Once"}]'
+    for retry in ("", "1", "2"):  # Slack retries a slow command with the same trigger_id
+        headers = {"x-slack-retry-num": retry, "x-slack-retry-reason": "timeout"} if retry else {}
+        palbot.slack.command(f"patch {pal_id} {rename}", trigger_id="trig-patch-1", headers=headers)
+    fake_slack.wait_response(where=lambda r: "Patched" in json.dumps(r.args))
+    palbot.settle()
+    assert len(sandbox.requests("PATCH")) == 1
+    assert [r.outcome for r in palbot.audit("pal.patch")] == ["accepted", "ok"]
+
+
+def test_a_replayed_delete_click_deletes_once(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    for _ in range(2):  # the same click delivered twice
+        palbot.slack.block_action(
+            "pal_delete_confirm", pal_id, user=ADMIN, action_ts="1700000002.000200"
+        )
+    fake_slack.wait_response(where=lambda r: "already handled" in json.dumps(r.args))
+    fake_slack.wait_response(where=lambda r: "Deleted the PAL" in json.dumps(r.args))
+    palbot.settle()
+    assert len(sandbox.requests("DELETE", f"/v2/pals/{pal_id}")) == 1
+    assert [r.outcome for r in palbot.audit("pal.delete")] == ["accepted", "ok"]

@@ -24,6 +24,7 @@ STATUS_EMOJI = {
     "ended": ":white_circle:",
     "failed": ":red_circle:",
     "starting": ":hourglass_flowing_sand:",
+    "unknown": ":grey_question:",  # palbot is checking with the PAL API (reconciliation)
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from palbot.slack import ids
-from palbot.slack.checks import Accept, AdminOnly, ValidId
+from palbot.slack.checks import Accept, AdminOnly, Once, ValidId
 from palbot.slack.context import SlackDeps
 from palbot.slack.entries import Entry, register_entries
 from palbot.slack.listeners.actions import end, force, home, join, pals, start
@@ -20,6 +20,7 @@ ENTRIES = (
         pals.delete_confirmed,
         (
             ValidId(silent=True),
+            Once(),
             Accept("pal.delete"),
             AdminOnly("pal.delete", "delete PALs", targeted=True),
         ),

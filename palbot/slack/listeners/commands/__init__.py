@@ -7,7 +7,7 @@ from slack_bolt.async_app import AsyncApp
 
 from palbot.slack import ids
 from palbot.slack.blocks.common import error_message
-from palbot.slack.checks import AdminOnly, NeedsKey, Usage, ValidId
+from palbot.slack.checks import AdminOnly, NeedsKey, Once, Usage, ValidId
 from palbot.slack.context import Ctx, SlackDeps
 from palbot.slack.entries import Entry, register_entries, run_entry
 from palbot.slack.listeners.commands import admin, conversations, help, key, pals, patch
@@ -22,7 +22,11 @@ SUBCOMMANDS = {
         Entry("create", pals.open_create_form),
         Entry("list", pals.list_pals, (NeedsKey(),)),
         Entry("show", pals.show_pal, (ValidId("Give the id of the PAL to show."), NeedsKey())),
-        Entry("patch", patch.patch, (ValidId("Give the id of the PAL to patch."), NeedsKey())),
+        Entry(
+            "patch",
+            patch.patch,
+            (ValidId("Give the id of the PAL to patch."), NeedsKey(), Once()),
+        ),
         Entry("start", conversations.start),
         Entry(
             "end",
