@@ -8,6 +8,8 @@ import json
 import sys
 from typing import TextIO
 
+from palbot.services.audit import AuditTrail
+from palbot.services.runtime import Actor
 from palbot.store import Store
 from palbot.store.models import AUDIT_ACTIONS
 from palbot.store.sqlite.audit import COLUMNS
@@ -54,10 +56,10 @@ def rotate(store: Store, secret_from_env: bool, out: TextIO) -> int:
     # With PALBOT_SECRET_KEY=new,old the rotation finishes onto the first key; else a new one.
     new_key = old_keys[0] if secret_from_env and len(old_keys) > 1 else generate_key()
     count = store.rotate_secret(new_key)
-    store.audit.append(
+    AuditTrail(store).record(
         "secret.rotate",
         "ok",
-        user_id="cli",
+        Actor(team_id="", user_id="cli"),
         detail={"secrets": count, "source": "env" if secret_from_env else "file"},
     )
     out.write(f"re-encrypted {count} stored secrets under the new key\n")

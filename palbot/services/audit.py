@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from palbot.services.runtime import Actor, Runtime
+from palbot.services.runtime import Actor
 from palbot.store.models import AuditAction, AuditEntry, Outcome
 
 
@@ -38,8 +38,10 @@ class Accepted:
 
 
 class AuditTrail:
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+    """Over the store's audit log (the service, the CLI and reconciliation all write here)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
 
     def record(
         self,
@@ -54,7 +56,7 @@ class AuditTrail:
     ) -> AuditEntry:
         """One row. Team, user and channel come from `actor` unless given; a row for what no
         Slack user did (a callback, an uninstall) names the team only."""
-        return self.rt.store.audit.append(
+        return self.store.audit.append(
             action,
             outcome,
             team_id=team_id or (actor.team_id if actor else None) or None,
@@ -87,10 +89,10 @@ class AuditTrail:
 
     def recent(self, actor: Actor, limit: int) -> list[AuditEntry]:
         """The workspace's last `limit` rows, and an `audit.read` row saying they were read."""
-        entries = self.rt.store.audit.recent(actor.team_id, limit)
+        entries = self.store.audit.recent(actor.team_id, limit)
         self.record("audit.read", "ok", actor, detail={"rows": len(entries)})
         return entries
 
     def peek(self, team_id: str, limit: int) -> list[AuditEntry]:
         """The last rows for a display that is not itself a read of the log (App Home)."""
-        return self.rt.store.audit.recent(team_id, limit)
+        return self.store.audit.recent(team_id, limit)
