@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import jsonpatch
@@ -17,6 +17,7 @@ from palbot.services import fields as ids
 from palbot.services.audit import Accepted, AuditTrail
 from palbot.services.cache import TTLCache
 from palbot.services.errors import Duplicate, Invalid, NoKey, UserError
+from palbot.services.patching import changes_between, check_patch, fit_patch
 from palbot.services.runtime import Actor, PatchSession, Runtime
 
 FORM_FIELD_PATHS = {
@@ -126,28 +127,6 @@ def parse_patch_text(text: str, field: str = ids.PATCH_JSON) -> list[dict[str, A
         raise Invalid(f"{where}: {exc.detail}", field=field) from None
 
 
-def apply_locally(
-    doc: dict[str, Any], ops: list[dict[str, Any]], field: str = ids.PATCH_JSON
-) -> dict[str, Any]:
-    """Apply the patch to the current document first: a missing path is the user's to fix."""
-    try:
-        result = jsonpatch.JsonPatch(ops).apply(copy.deepcopy(doc))
-    except jsonpatch.JsonPatchTestFailed as exc:
-        raise Invalid(f"A test operation failed: {exc}", field=field) from None
-    except (jsonpatch.JsonPatchConflict, jsonpatch.JsonPointerException) as exc:
-        raise Invalid(
-            f"The patch does not fit this PAL: {exc}. (Use add for a field that may be absent.)",
-            field=field,
-        ) from None
-    except (jsonpatch.JsonPatchException, TypeError, ValueError, KeyError) as exc:
-        raise Invalid(f"The patch cannot be applied: {exc}", field=field) from None
-    if not isinstance(result, dict):
-        raise Invalid(
-            "The patch would replace the whole PAL; patch its fields instead.", field=field
-        )
-    return result
-
-
 def claim_once(rt: Runtime, actor: Actor, key: str | None) -> None:
     """One user action, one effect: the first claim of `key` passes, a repeat (a retried
     request, a replayed click) raises Duplicate."""
@@ -171,6 +150,7 @@ class PatchReport:
     discarded: bool = False
     after: dict[str, Any] | None = None
     force_token: str | None = None
+    words: list[str] = field(default_factory=list)  # what changed, in words
 
 
 class PalService:
@@ -291,13 +271,16 @@ class PalService:
 
     def check_patch(
         self, actor: Actor, pal_id: str, doc: dict[str, Any], ops: list[dict[str, Any]], field: str
-    ) -> None:
-        """The local pre-check; a misfit is audited `invalid` and raised as a field error."""
+    ) -> list[dict[str, Any]]:
+        """The local pre-check, on the operations that will be sent (`fit_patch`); a misfit is
+        audited `invalid` and raised as a field error. Returns the operations to send."""
+        fitted = fit_patch(doc, ops)
         try:
-            apply_locally(doc, ops, field=field)
+            check_patch(doc, fitted, field=field)
         except Invalid as exc:
             self.refuse_patch(actor, pal_id, exc)
             raise
+        return fitted
 
     def refuse_patch(self, actor: Actor, pal_id: str, exc: Invalid) -> None:
         detail = {"reason": exc.message}
@@ -328,7 +311,7 @@ class PalService:
     ) -> PatchReport:
         """PATCH upstream and report how it ended. A conflict keeps the patch server-side under
         `conflict_key` (or a fresh token) for an Overwrite confirmation."""
-        expected = apply_locally(before, ops)
+        expected = check_patch(before, ops)
         client = self._client(ticket)
         name = pal_name_of(before)
         try:
@@ -359,6 +342,7 @@ class PalService:
             _changes(before, after),
             result.discarded_maker_changes,
             after,
+            words=[c.words() for c in changes_between(before, after)],
         )
 
     async def patch_current(
@@ -376,8 +360,9 @@ class PalService:
         except (UserError, api_errors.PalApiError) as exc:
             ticket.close("error", error=type(exc).__name__)
             raise
+        ops = fit_patch(before, ops)
         try:
-            apply_locally(before, ops, field="patch")
+            check_patch(before, ops, field="patch")
         except Invalid as exc:
             ticket.close("invalid", reason=exc.message)
             raise

@@ -25,8 +25,23 @@ log = logging.getLogger("palbot.slack")
 ANSWERED = (UserError, api_errors.PalApiError, StoreBusy, Silent)
 
 
+FIELD_ERROR_CHARS = 250  # what Slack shows under a field
+
+
 def field_errors(field: str, message: str) -> dict[str, Any]:
-    return {"response_action": "errors", "errors": {field: message[:250]}}
+    return {"response_action": "errors", "errors": {field: whole_sentences(message)}}
+
+
+def whole_sentences(text: str, limit: int = FIELD_ERROR_CHARS) -> str:
+    """`text` within `limit`, cut after a whole sentence (else a whole word, marked …), never
+    in the middle of one."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    end = head.rfind(". ")
+    if end >= limit // 3:
+        return head[: end + 1]
+    return head[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
 async def answer_failure(

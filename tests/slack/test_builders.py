@@ -166,3 +166,24 @@ def test_text_builders_say_what_happened() -> None:
     assert "lasted" in json.dumps(MESSAGES["ended"]())
     assert "9 min 0 s" in json.dumps(MESSAGES["ended"]())
     assert conversations.start_failed_blocks("no", [record()], capped=True)[1]["accessory"]
+
+
+def test_field_errors_are_cut_at_a_sentence_never_inside_one() -> None:
+    from palbot.slack.failures import FIELD_ERROR_CHARS, field_errors, whole_sentences
+
+    short = "Give the PAL a name."
+    assert field_errors("pal_name", short) == {
+        "response_action": "errors",
+        "errors": {"pal_name": short},
+    }
+    first = "The first sentence says what went wrong, and which field, in plain words " * 2
+    long = first.strip() + ". " + "Then a very long second one " * 20 + "ends."
+    cut = whole_sentences(long)
+    assert cut == first.strip() + "." and len(cut) <= FIELD_ERROR_CHARS
+    words = "word " * 100
+    cut = whole_sentences(words)
+    assert cut.endswith("word…") and len(cut) <= FIELD_ERROR_CHARS
+    exact = "x" * FIELD_ERROR_CHARS
+    assert (
+        whole_sentences(exact) == exact and len(whole_sentences(exact + "y")) <= FIELD_ERROR_CHARS
+    )

@@ -321,13 +321,19 @@ def describe_changes(changes: list[dict[str, Any]], limit: int = 20) -> str:
 
 
 def patch_done_blocks(
-    name: str, pal_id: str, changes: list[dict[str, Any]], discarded: bool
+    name: str,
+    pal_id: str,
+    changes: list[dict[str, Any]],
+    discarded: bool,
+    words: list[str] | None = None,
 ) -> list[dict[str, Any]]:
+    said = "\n".join(f"• {escape(cut(w, 300))}" for w in (words or [])[:15])
     blocks = [
         section(
-            f":white_check_mark: Patched *{escape(cut(name, 200))}* "
-            f"({inline_code(pal_id)}):\n{describe_changes(changes)}"
-        )
+            f":white_check_mark: Patched *{escape(cut(name, 200))}* ({inline_code(pal_id)})"
+            + (f":\n{said}" if said else ".")
+        ),
+        context(cut("As JSON Patch:\n" + describe_changes(changes), 3000)),
     ]
     if discarded:
         blocks.append(
@@ -340,10 +346,15 @@ def patch_done_blocks(
 
 
 def patch_done_view(
-    pal_id: str, after: dict[str, Any], changes: list[dict[str, Any]], discarded: bool
+    pal_id: str,
+    after: dict[str, Any],
+    changes: list[dict[str, Any]],
+    discarded: bool,
+    words: list[str] | None = None,
 ) -> dict[str, Any]:
     """The Patch modal's last view: what changed."""
-    return result_view("Patch PAL", patch_done_blocks(pal_title(after), pal_id, changes, discarded))
+    blocks = patch_done_blocks(pal_title(after), pal_id, changes, discarded, words)
+    return result_view("Patch PAL", blocks)
 
 
 def patch_conflict_blocks(name: str, value: str) -> list[dict[str, Any]]:
@@ -408,7 +419,9 @@ def patch_report_message(report: PatchReport) -> dict[str, Any]:
         }
     return {
         "text": f"Patched {escape(report.name)}",
-        "blocks": patch_done_blocks(report.name, report.pal_id, report.changes, report.discarded),
+        "blocks": patch_done_blocks(
+            report.name, report.pal_id, report.changes, report.discarded, report.words
+        ),
     }
 
 
@@ -423,4 +436,6 @@ def patch_report_view(report: PatchReport, metadata: ModalMetadata | None = None
     if report.kind == "conflict":
         blocks = patch_conflict_blocks(report.name, report.force_token or "")
         return result_view("Patch PAL", blocks, metadata)
-    return patch_done_view(report.pal_id, report.after or {}, report.changes, report.discarded)
+    return patch_done_view(
+        report.pal_id, report.after or {}, report.changes, report.discarded, report.words
+    )

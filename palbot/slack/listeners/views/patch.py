@@ -23,7 +23,7 @@ async def submit_patch(ctx: Ctx) -> None:
     session = await pals.patch_session(
         ctx.actor, pal_id, ctx.view_id, ctx.metadata.response_url, CHECK_BUDGET
     )
-    pals.check_patch(ctx.actor, pal_id, session.doc, ops, ids.PATCH_JSON)
+    ops = pals.check_patch(ctx.actor, pal_id, session.doc, ops, ids.PATCH_JSON)  # as sent
     ticket = pals.accept_patch(ctx.actor, session.pal_id, ops, dedupe_key=ctx.submission_key())
     await ctx.ack(update(loading_view(TITLE, "Applying the patch…", metadata=ctx.metadata)))
     ctx.failure_prefix = "The PAL was not changed."

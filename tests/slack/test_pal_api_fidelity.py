@@ -1,0 +1,115 @@
+"""Speaking the PAL API as it really is (issue 14): the quickstart's own patch on a PAL made from
+palbot's Interviewer template, inline and in the Patch form, said in words."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from tests.conftest import SANDBOX_KEY, SandboxHandle
+from tests.fakes.slack_api import FakeSlack
+from tests.slack.conftest import PalbotHandle
+from tests.slack.test_pals import open_create
+
+QUICKSTART = '[{"op":"add","path":"/layers/stt/hotwords","value":"leadership"}]'
+FITTED = [{"op": "add", "path": "/layers/stt", "value": {"hotwords": "leadership"}}]
+
+
+def interviewer(palbot: PalbotHandle, fake: FakeSlack, sandbox: SandboxHandle) -> str:
+    """A PAL made as a new user makes it: `/pal create interviewer`, submitted as filled in."""
+    view = open_create(palbot, fake, "create interviewer")
+    assert palbot.slack.submit(view, {}).json()["response_action"] == "update"
+    fake.wait_for("views.update", where=lambda c: "Created" in json.dumps(c.args))
+    palbot.settle()
+    listed = httpx.get(f"{sandbox.url}/v2/pals", headers={"x-api-key": SANDBOX_KEY}).json()
+    [made] = listed["data"]
+    pal = get_pal(sandbox, str(made["pal_id"]))
+    assert "stt" not in pal["layers"]  # created without a speech recognition layer
+    return str(pal["pal_id"])
+
+
+def get_pal(sandbox: SandboxHandle, pal_id: str) -> dict[str, Any]:
+    resp = httpx.get(f"{sandbox.url}/v2/pals/{pal_id}", headers={"x-api-key": SANDBOX_KEY})
+    resp.raise_for_status()
+    return dict(resp.json())
+
+
+def test_the_sandbox_is_strict_like_the_real_api(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot.connect_key()
+    pal_id = interviewer(palbot, fake_slack, sandbox)
+    raw = httpx.patch(
+        f"{sandbox.url}/v2/pals/{pal_id}",
+        content=QUICKSTART,
+        headers={"x-api-key": SANDBOX_KEY, "content-type": "application/json"},
+    )
+    assert raw.status_code == 422  # strict RFC 6902: no add below a missing member
+    assert "stt" not in get_pal(sandbox, pal_id)["layers"]
+
+
+def test_the_quickstarts_patch_works_inline(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot.connect_key()
+    pal_id = interviewer(palbot, fake_slack, sandbox)
+    palbot.slack.command(f"patch {pal_id} {QUICKSTART}")
+    [done] = fake_slack.wait_response(where=lambda r: "Patched" in json.dumps(r.args))
+    text = json.dumps(done.args)
+    assert "Added speech recognition hotwords: leadership" in text
+    assert sandbox.requests("PATCH")[-1]["body"] == FITTED  # the smallest missing object
+    assert get_pal(sandbox, pal_id)["layers"]["stt"] == {"hotwords": "leadership"}
+    palbot.settle()
+    _, ok = palbot.audit("pal.patch")
+    assert ok.outcome == "ok" and ok.detail["changed"] is True
+
+
+def test_the_quickstarts_patch_works_in_the_form(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot.connect_key()
+    pal_id = interviewer(palbot, fake_slack, sandbox)
+    palbot.slack.command(f"patch {pal_id}")
+    filled = fake_slack.wait_for(
+        "views.update", where=lambda c: c.args["view"].get("callback_id") == "pal_patch"
+    )[-1]
+    view = {**filled.args["view"], "id": filled.args["view_id"]}
+    placeholder = json.dumps(view)
+    assert "/layers/stt/hotwords" in placeholder  # the form's own example
+    answer = palbot.slack.submit(view, {"patch_json": QUICKSTART}).json()
+    assert answer["response_action"] == "update"
+    done = fake_slack.wait_for("views.update", where=lambda c: "Patched" in json.dumps(c.args))
+    assert "Added speech recognition hotwords: leadership" in json.dumps(done[-1].args)
+    assert sandbox.requests("PATCH")[-1]["body"] == FITTED
+    assert get_pal(sandbox, pal_id)["layers"]["stt"] == {"hotwords": "leadership"}
+
+
+def test_a_patch_that_does_not_fit_says_so_in_words(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot.connect_key()
+    pal_id = interviewer(palbot, fake_slack, sandbox)
+    for patch, words in (
+        (
+            '[{"op":"replace","path":"/layers/stt/hotwords","value":"x"}]',
+            "The patch does not fit this PAL: there is nothing at `/layers/stt/hotwords` to "
+            "replace. Use add to set it.",
+        ),
+        (
+            '[{"op":"remove","path":"/layers/llm"}]',
+            "The patch does not fit this PAL: there is nothing at `/layers/llm` to remove.",
+        ),
+        (
+            '[{"op":"test","path":"/pal_name","value":"Bob"},'
+            '{"op":"replace","path":"/pal_name","value":"Ann"}]',
+            "Operation 1 does not fit this PAL: the test at `/pal_name` failed: it holds "
+            "Interviewer, not Bob.",
+        ),
+    ):
+        palbot.slack.command(f"patch {pal_id} {patch}")
+        [said] = fake_slack.wait_response(where=lambda r, w=words: w in json.dumps(r.args))
+        text = json.dumps(said.args)
+        assert "{'" not in text and "member '" not in text  # no Python repr, no jsonpatch words
+    assert sandbox.requests("PATCH") == []  # nothing sent
