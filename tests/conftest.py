@@ -26,6 +26,7 @@ class SandboxHandle:
             concurrency_cap=3,
             wrap_get=False,
             legacy_names=False,
+            conversation_names="both",
             callback_delay=0.05,
             duration_scale=1.0,
             transcript_turns=4,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import hashlib
 import json as json_module
 import logging
 import random
@@ -65,6 +66,20 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+_NAMES_REFUSED = re.compile(
+    r"(pal_id|face_id).{0,40}(required|missing|unknown|not allowed|not permitted|extra|unexpected)"
+    r"|(required|missing|unknown|unexpected|extra).{0,40}(pal_id|persona_id)"
+    r"|persona_id.{0,40}(required|missing)",
+    re.IGNORECASE,
+)
+
+
+def legacy_names(body: dict[str, Any]) -> dict[str, Any]:
+    """The same create body with the legacy names (`persona_id`, `replica_id`)."""
+    renames = {"pal_id": "persona_id", "face_id": "replica_id"}
+    return {renames.get(k, k): v for k, v in body.items()}
+
+
 def error_for(
     status: int, body: Any, *, retry_after: float | None = None, patch: bool = False
 ) -> errors.PalApiError:
@@ -111,7 +126,10 @@ class PalApiClient:
         backoff_base: float = 0.25,
         backoff_cap: float = 4.0,
         http: httpx.AsyncClient | None = None,
+        legacy_name_keys: set[str] | None = None,
     ) -> None:
+        """`legacy_name_keys`: fingerprints of keys whose API wants `persona_id`/`replica_id`
+        when creating a conversation, shared by the clients of one palbot (learned once)."""
         if not api_key or not api_key.strip():
             raise ValueError("a PAL API key is required")
         self.__key = api_key.strip()
@@ -122,11 +140,17 @@ class PalApiClient:
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self._legacy_names = legacy_name_keys if legacy_name_keys is not None else set()
         self._own_http = http is None
         self._http = http or httpx.AsyncClient()
 
     def __repr__(self) -> str:
         return f"PalApiClient(base_url={self.base_url!r}, key=****{self.__key[-4:]})"
+
+    @property
+    def _fingerprint(self) -> str:
+        """Which key this is, for what palbot remembers about its API (never the key)."""
+        return hashlib.sha256(self.__key.encode()).hexdigest()[:16]
 
     async def aclose(self) -> None:
         if self._own_http:
@@ -319,9 +343,30 @@ class PalApiClient:
         payload = validate_body(
             ConversationCreate, dict(body) if isinstance(body, Mapping) else body
         )
-        response = await self._request(
-            "POST", "/v2/conversations", json=payload.body(), idempotent=False, deadline=deadline
-        )
+        sent = payload.body()
+        legacy = self._fingerprint in self._legacy_names
+        try:
+            response = await self._request(
+                "POST",
+                "/v2/conversations",
+                json=legacy_names(sent) if legacy else sent,
+                idempotent=False,
+                deadline=deadline,
+            )
+        except errors.InvalidRequest as exc:
+            # The quickstart's `pal_id`, refused by a generation of the API that wants
+            # `persona_id` (pal-api.md ⚠): a 400 created nothing, so one retry with the legacy
+            # names is safe; this key keeps using them.
+            if legacy or exc.status != 400 or not _NAMES_REFUSED.search(exc.detail):
+                raise
+            response = await self._request(
+                "POST",
+                "/v2/conversations",
+                json=legacy_names(sent),
+                idempotent=False,
+                deadline=deadline,
+            )
+            self._legacy_names.add(self._fingerprint)
         return Conversation.from_api(self._unwrap(self._json(response)))
 
     async def get_conversation(

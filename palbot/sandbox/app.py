@@ -260,6 +260,8 @@ class Sandbox:
         body = await self._json_body(request)
         if not isinstance(body, dict):
             return _err(400, "Invalid request body: expected a JSON object")
+        if self.state.config.conversation_names == "legacy" and "persona_id" not in body:
+            return _err(400, "Invalid request body: persona_id: Field required")
         try:
             req = ConversationBody.model_validate(body)
         except ValidationError as exc:

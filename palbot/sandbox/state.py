@@ -82,6 +82,9 @@ class SandboxConfig:
     concurrency_cap: int = 3
     wrap_get: bool = False  # answer GET /v2/pals/{id} as {"data": [pal]} (upstream quirk)
     legacy_names: bool = False  # answer faces with replica_id / replica_name
+    # "legacy": POST /v2/conversations wants persona_id/replica_id (400 for pal_id), as the
+    # generation of the API Tavus's own CLI targets; "both": either names (the docs)
+    conversation_names: str = "both"
     callback_delay: float = 0.05
     duration_scale: float = 1.0  # max_call_duration seconds are multiplied by this
     transcript_turns: int = 4

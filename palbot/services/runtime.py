@@ -125,6 +125,8 @@ class Runtime:
         self.ack_first = AckFirst()
         # PAL names by "team:pal_id", seen lately (a start needs the name, not a fresh GET)
         self.pal_names: TTLCache[str] = TTLCache(ttl=PAL_NAME_SECONDS, max_items=20_000)
+        # keys whose API generation wants persona_id/replica_id (by fingerprint, never the key)
+        self.legacy_name_keys: set[str] = set()
         # attempt ids of the starts this process is running now (reconciliation skips them)
         self.starts_running: set[str] = set()
 
@@ -150,6 +152,7 @@ class Runtime:
             deadline=deadline or s.pal_api_deadline,
             max_retries=s.pal_api_max_retries if max_retries is None else max_retries,
             http=self.http,
+            legacy_name_keys=self.legacy_name_keys,
         )
 
     def remember_pal(self, team_id: str, pal_id: str, name: str | None) -> None:

@@ -113,3 +113,26 @@ def test_a_patch_that_does_not_fit_says_so_in_words(
         text = json.dumps(said.args)
         assert "{'" not in text and "member '" not in text  # no Python repr, no jsonpatch words
     assert sandbox.requests("PATCH") == []  # nothing sent
+
+
+def test_a_start_works_on_both_generations_of_the_api(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    from tests.slack.test_conversations import started
+    from tests.slack.test_pals import make_pal
+
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    sandbox.configure(conversation_names="legacy")  # wants persona_id, refuses pal_id
+    palbot.slack.command(f"start {pal_id} one")
+    started(palbot, fake_slack)
+    first, retried = sandbox.requests("POST", "/v2/conversations")
+    assert first["body"] == {"pal_id": pal_id, "conversation_name": "one"}  # the quickstart's
+    assert retried["body"] == {"persona_id": pal_id, "conversation_name": "one"}
+    palbot.slack.command(f"start {pal_id} two")  # remembered for this key: no refused try
+    started(palbot, fake_slack, count=2)
+    third = sandbox.requests("POST", "/v2/conversations")[2]
+    assert third["body"] == {"persona_id": pal_id, "conversation_name": "two"}
+    rows = palbot.audit("conversation.start")
+    assert [r.outcome for r in rows] == ["accepted", "ok", "accepted", "ok"]
+    assert len(palbot.store.conversations.list_active("T1")) == 2
