@@ -17,6 +17,7 @@ from palbot.services import fields as ids
 from palbot.services.audit import Accepted, AuditTrail
 from palbot.services.cache import TTLCache
 from palbot.services.errors import Duplicate, Invalid, NoKey, UserError
+from palbot.services.layer_secrets import hide_in_ops
 from palbot.services.patching import changes_between, check_patch, fit_patch
 from palbot.services.runtime import Actor, PatchSession, Runtime
 
@@ -295,7 +296,7 @@ class PalService:
         dedupe_key: str | None = None,
     ) -> Accepted:
         self._claim(actor, dedupe_key)
-        detail = {"ops": ops, "force": force}
+        detail = {"ops": hide_in_ops(ops), "force": force}  # layer credentials never stored
         return self.audit.accept("pal.patch", actor, target=pal_id, detail=detail)
 
     async def patch(
@@ -339,7 +340,7 @@ class PalService:
             "patched",
             pal_id,
             pal_name_of(after),
-            _changes(before, after),
+            hide_in_ops(_changes(before, after)),
             result.discarded_maker_changes,
             after,
             words=[c.words() for c in changes_between(before, after)],

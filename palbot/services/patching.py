@@ -21,6 +21,7 @@ import jsonpointer
 
 from palbot.services import fields
 from palbot.services.errors import Invalid
+from palbot.services.layer_secrets import HIDDEN, is_secret_path
 
 LABELS = {
     "/pal_name": "name",
@@ -190,7 +191,7 @@ def _diff(a: Any, b: Any, path: list[str], out: list[Change]) -> None:
             else:
                 _diff(a[key], b[key], [*path, key], out)
     elif a != b:
-        out.append(Change("Changed", _pointer(path), b))
+        out.append(Change("Changed", _pointer(path), _shown(path, b)))
 
 
 def _added(value: Any, path: list[str], out: list[Change]) -> None:
@@ -198,4 +199,9 @@ def _added(value: Any, path: list[str], out: list[Change]) -> None:
         for key, inner in value.items():
             _added(inner, [*path, key], out)
     else:
-        out.append(Change("Added", _pointer(path), value))
+        out.append(Change("Added", _pointer(path), _shown(path, value)))
+
+
+def _shown(path: list[str], value: Any) -> Any:
+    """What may be said of a value: a layer's credential is never repeated back."""
+    return HIDDEN if is_secret_path(_pointer(path)) else value

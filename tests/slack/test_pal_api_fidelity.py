@@ -136,3 +136,52 @@ def test_a_start_works_on_both_generations_of_the_api(
     rows = palbot.audit("conversation.start")
     assert [r.outcome for r in rows] == ["accepted", "ok", "accepted", "ok"]
     assert len(palbot.store.conversations.list_active("T1")) == 2
+
+
+def test_layer_credentials_are_never_shown_stored_or_echoed(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    from tests.slack.test_pals import make_pal
+
+    palbot.connect_key()
+    secret_key, secret_header = "sk-llm-provider-4242", "Bearer llm-header-9191"
+    pal_id = make_pal(
+        sandbox,
+        SANDBOX_KEY,
+        layers={
+            "llm": {
+                "model": "my-model",
+                "base_url": "https://llm.example",
+                "api_key": secret_key,
+                "headers": {"Authorization": secret_header},
+            }
+        },
+    )
+    # /pal show and the Patch form: the configuration, the credentials hidden
+    palbot.slack.command(f"show {pal_id}")
+    [shown] = fake_slack.wait_response(where=lambda r: "my-model" in json.dumps(r.args))
+    palbot.slack.command(f"patch {pal_id}")
+    form = fake_slack.wait_for("views.update", where=lambda c: "my-model" in json.dumps(c.args))
+    for payload in (shown.args, form[-1].args):
+        text = json.dumps(payload)
+        assert secret_key not in text and "llm-header-9191" not in text and "[hidden]" in text
+    # a patch that sets a credential: sent to the PAL API (write-only), never echoed or stored
+    new_key = "sk-llm-provider-NEW-7777"
+    patch = json.dumps([{"op": "replace", "path": "/layers/llm/api_key", "value": new_key}])
+    palbot.slack.command(f"patch {pal_id} {patch}")
+    [done] = fake_slack.wait_response(where=lambda r: "Patched" in json.dumps(r.args))
+    assert new_key not in json.dumps(done.args) and "[hidden]" in json.dumps(done.args)
+    assert sandbox.requests("PATCH")[-1]["body"][0]["value"] == new_key
+    assert get_pal(sandbox, pal_id)["layers"]["llm"]["api_key"] == new_key
+    palbot.settle()
+    audit_text = json.dumps([r.detail for r in palbot.audit()])
+    assert new_key not in audit_text and secret_key not in audit_text
+    # adding a whole layer with credentials inside: hidden in the audit row too
+    tts = json.dumps([{"op": "add", "path": "/layers/tts", "value": {"api_key": "sk-tts-5151"}}])
+    palbot.slack.command(f"patch {pal_id} {tts}")
+    fake_slack.wait_response(count=2, where=lambda r: "Patched" in json.dumps(r.args))
+    palbot.settle()
+    everything = json.dumps([r.detail for r in palbot.audit()]) + json.dumps(
+        [r.args for r in fake_slack.responses]
+    )
+    assert "sk-tts-5151" not in everything

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from palbot.pal_api.models import LEVELS, PERCEPTION_MODELS, PIPELINE_MODES, TURN_DETECTION_MODELS
+from palbot.services.layer_secrets import hide_in_config
 from palbot.services.pals import PatchReport, pal_name_of
 from palbot.slack import ids
 from palbot.slack.blocks.common import message, ok_message, result_view
@@ -252,7 +253,8 @@ def pal_list_message(pals: list[dict[str, Any]], total: int | None) -> dict[str,
 
 
 def config_blocks(doc: dict[str, Any], max_chunks: int = 8) -> list[dict[str, Any]]:
-    chunks, cut_off = code_chunks(pretty_json(doc), max_chunks=max_chunks)
+    """A PAL's configuration as code blocks: layer credentials hidden, never shown."""
+    chunks, cut_off = code_chunks(pretty_json(hide_in_config(doc)), max_chunks=max_chunks)
     blocks = [section(c) for c in chunks]
     if cut_off:
         blocks.append(
