@@ -79,16 +79,7 @@ async def test_unknown_fields_pass_through_untouched(sandbox: SandboxHandle) -> 
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({**SEED_PAL, "pipeline_mode": "turbo"}, "pipeline_mode"),
         ({k: v for k, v in SEED_PAL.items() if k != "default_face_id"}, "default_face_id"),
-        (
-            {**SEED_PAL, "layers": {"perception": {"perception_model": "raven-9"}}},
-            "layers.perception.perception_model",
-        ),
-        (
-            {**SEED_PAL, "layers": {"conversational_flow": {"turn_taking_patience": "eager"}}},
-            "layers.conversational_flow.turn_taking_patience",
-        ),
         ({**SEED_PAL, "layers": {"stt": {"hotwords": ["a", "b"]}}}, "layers.stt.hotwords"),
     ],
 )
@@ -474,3 +465,48 @@ def test_sandbox_command_prints_a_demo_key_and_serves(tmp_path: Any) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "value"),
+    [
+        ({**SEED_PAL, "pipeline_mode": "turbo"}, "pipeline_mode", "turbo"),
+        (
+            {**SEED_PAL, "layers": {"perception": {"perception_model": "raven-9"}}},
+            "layers.perception.perception_model",
+            "raven-9",
+        ),
+        (
+            {**SEED_PAL, "layers": {"conversational_flow": {"turn_taking_patience": "eager"}}},
+            "layers.conversational_flow.turn_taking_patience",
+            "eager",
+        ),
+    ],
+)
+async def test_values_palbot_does_not_know_go_to_the_api_which_is_the_judge(
+    sandbox: SandboxHandle, body: dict, field: str, value: str
+) -> None:
+    """Known values are suggestions, not a wall (issue 14): palbot sends what it does not
+    know, and says so; the PAL API decides (here it refuses, naming the field and value)."""
+    from palbot.pal_api.models import unfamiliar_values
+
+    assert unfamiliar_values(body) == [(field, value)]
+    async with client(sandbox) as api:
+        with pytest.raises(errors.InvalidRequest) as refused:
+            await api.create_pal(body)
+    assert len(sandbox.requests("POST", "/v2/pals")) == 1  # sent: upstream judged it
+    assert field in str(refused.value) and repr(value) in str(refused.value)
+
+
+async def test_newer_documented_values_are_accepted(sandbox: SandboxHandle) -> None:
+    from palbot.pal_api.models import unfamiliar_values
+
+    body = {
+        **SEED_PAL,
+        "pipeline_mode": "speech-to-speech",
+        "layers": {"conversational_flow": {"turn_detection_model": "time-based"}},
+    }
+    assert unfamiliar_values(body) == []
+    async with client(sandbox) as api:
+        pal = await api.create_pal(body)
+    assert pal.raw["pipeline_mode"] == "speech-to-speech"

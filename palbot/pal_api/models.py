@@ -19,22 +19,53 @@ from pydantic import (
 
 from palbot.pal_api.errors import BadResponse, InvalidRequest
 
-PipelineMode = Literal["full", "echo"]
-PerceptionModel = Literal["raven-1", "raven-0", "off"]
-TurnDetectionModel = Literal["sparrow-1", "sparrow-0", "timebased"]
-Level = Literal["low", "medium", "high"]
-VoiceIsolation = Literal["near", "off"]
-IdleEngagement = Literal["off", "patient", "eager"]
-SttEngine = Literal[
-    "tavus-auto", "tavus-parakeet", "tavus-soniox", "tavus-whisper", "tavus-deepgram-medical"
-]
-TtsEngine = Literal["cartesia", "elevenlabs", "azure"]
+# Known values are suggestions, not a wall (pal-api.md ⚠ "Values move on"): palbot offers them
+# in forms, and passes a value it does not know to the PAL API, which is the judge.
+PipelineMode = str
+PerceptionModel = str
+TurnDetectionModel = str
+Level = str
+VoiceIsolation = str
+IdleEngagement = str
+SttEngine = str
+TtsEngine = str
 PatchOp = Literal["add", "remove", "replace", "copy", "move", "test"]
 
-PIPELINE_MODES: tuple[str, ...] = ("full", "echo")
+PIPELINE_MODES: tuple[str, ...] = ("full", "echo", "speech-to-speech")
 PERCEPTION_MODELS: tuple[str, ...] = ("raven-1", "raven-0", "off")
-TURN_DETECTION_MODELS: tuple[str, ...] = ("sparrow-1", "sparrow-0", "timebased")
+TURN_DETECTION_MODELS: tuple[str, ...] = ("sparrow-1", "sparrow-0", "timebased", "time-based")
 LEVELS: tuple[str, ...] = ("low", "medium", "high")
+KNOWN_VALUES: dict[str, tuple[str, ...]] = {
+    "pipeline_mode": PIPELINE_MODES,
+    "layers.perception.perception_model": PERCEPTION_MODELS,
+    "layers.conversational_flow.turn_detection_model": TURN_DETECTION_MODELS,
+    "layers.conversational_flow.turn_taking_patience": LEVELS,
+    "layers.conversational_flow.pal_interruptibility": LEVELS,
+    "layers.conversational_flow.replica_interruptibility": LEVELS,
+    "layers.conversational_flow.face_interruptibility": LEVELS,
+    "layers.conversational_flow.voice_isolation": ("near", "off"),
+    "layers.conversational_flow.idle_engagement": ("off", "patient", "eager"),
+    "layers.stt.stt_engine": (
+        "tavus-auto",
+        "tavus-parakeet",
+        "tavus-soniox",
+        "tavus-whisper",
+        "tavus-deepgram-medical",
+    ),
+    "layers.tts.tts_engine": ("cartesia", "elevenlabs", "azure"),
+}
+
+
+def unfamiliar_values(doc: Any) -> list[tuple[str, str]]:
+    """(field, value) pairs of a PAL document whose value palbot does not know."""
+    out = []
+    for path, known in KNOWN_VALUES.items():
+        node: Any = doc
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, str) and node not in known:
+            out.append((path, node))
+    return out
 
 
 class _Open(BaseModel):
@@ -120,7 +151,7 @@ class PalCreate(_Open):
 
 
 class ConversationProperties(_Open):
-    max_call_duration: int | None = Field(default=None, ge=10, le=14400)
+    max_call_duration: int | None = Field(default=None, ge=10, le=3600)  # documented
     participant_left_timeout: int | None = Field(default=None, ge=0, le=3600)
     participant_absent_timeout: int | None = Field(default=None, ge=0, le=3600)
     enable_recording: StrictBool | None = None

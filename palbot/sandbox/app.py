@@ -44,9 +44,16 @@ def _err(status: int, message: str, key: str = "message") -> JSONResponse:
 
 
 def _validation_message(exc: ValidationError) -> str:
+    """An API's words for a bad body: the field, the value, what is expected."""
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-after"))
-    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "literal_error":
+        expected = str((err.get("ctx") or {}).get("expected", "")).replace("'", "")
+        msg = f"{err['input']!r} is not a valid value (expected {expected})"
+    elif err["type"] == "missing":
+        msg = "is required"
+    else:
+        msg = err["msg"].removeprefix("Value error, ")
     return f"Invalid request body: {loc}: {msg}" if loc else f"Invalid request body: {msg}"
 
 

@@ -94,7 +94,7 @@ class PalBody(Loose):
 
 
 class Properties(Loose):
-    max_call_duration: int | None = Field(default=None, ge=10, le=14400)
+    max_call_duration: int | None = Field(default=None, ge=10, le=3600)
     participant_left_timeout: int | None = Field(default=None, ge=0, le=3600)
     participant_absent_timeout: int | None = Field(default=None, ge=0, le=3600)
     enable_recording: StrictBool | None = None

@@ -322,8 +322,8 @@ class ConversationService:
             body["test_mode"] = True
         if token:
             body["callback_url"] = callback_url(self.rt.settings.palbot_public_url or "", token)
-        if limits.max_call_duration:
-            body["properties"] = {"max_call_duration": limits.max_call_duration}
+        if limits.max_call_duration:  # within the documented maximum, whatever was stored
+            body["properties"] = {"max_call_duration": min(limits.max_call_duration, 3600)}
         return body
 
     async def _create_upstream(self, start: _Start, body: dict[str, Any]) -> Conversation:

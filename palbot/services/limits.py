@@ -14,7 +14,7 @@ from palbot.store.models import Limits
 BOUNDS = {
     fields.MAX_CONCURRENT: (1, 1000),
     fields.MAX_PER_DAY: (1, 100000),
-    fields.MAX_CALL_DURATION: (10, 14400),
+    fields.MAX_CALL_DURATION: (10, 3600),  # the PAL API's documented maximum
 }
 
 

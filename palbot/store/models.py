@@ -28,7 +28,9 @@ class Limits(BaseModel):
 
     max_concurrent: int | None = Field(default=None, ge=1, le=1000)
     max_per_day: int | None = Field(default=None, ge=1, le=100000)
-    max_call_duration: int | None = Field(default=None, ge=10, le=14400)
+    max_call_duration: int | None = Field(
+        default=None, ge=10, le=14400
+    )  # older limits: clamped when sent
 
 
 class Workspace(BaseModel):

@@ -131,6 +131,9 @@ MESSAGES = {
     "transcript_not_uploaded": conversations.transcript_not_uploaded_message,
     "recording": lambda: conversations.recording_message(EVIL, 42.0),
     "perception": lambda: conversations.perception_message(EVIL),
+    "unfamiliar_note": lambda: common.message(
+        "note", pals.unfamiliar_note([("pipeline_mode", EVIL), ("layers.stt.stt_engine", "x")])
+    ),
     **{f"patch_report_{r.kind}": (lambda r=r: pals.patch_report_message(r)) for r in REPORTS},
 }
 

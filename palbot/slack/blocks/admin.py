@@ -69,7 +69,7 @@ def limits_modal(metadata: ModalMetadata, limits: Limits) -> dict[str, Any]:
                 limits.max_call_duration,
                 "Each call ends after this long (upstream default: 3600).",
                 10,
-                14400,
+                3600,
             ),
         ],
     }

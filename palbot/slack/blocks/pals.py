@@ -441,3 +441,11 @@ def patch_report_view(report: PatchReport, metadata: ModalMetadata | None = None
     return patch_done_view(
         report.pal_id, report.after or {}, report.changes, report.discarded, report.words
     )
+
+
+def unfamiliar_note(values: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """A note that values palbot does not know went to the PAL API (which accepted them)."""
+    if not values:
+        return []
+    said = ", ".join(f"`{escape(cut(v, 60))}` for {escape(f)}" for f, v in values[:5])
+    return [context(f":information_source: palbot does not know {said}; the PAL API accepted it.")]

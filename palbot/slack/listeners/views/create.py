@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.errors import SlackApiError
 
+from palbot.pal_api.models import unfamiliar_values
 from palbot.services.errors import Invalid
 from palbot.services.pals import build_create_body
 from palbot.slack import ids
@@ -30,6 +31,7 @@ async def submit_create(ctx: Ctx) -> None:
     ctx.failure_prefix = "The PAL was not created."
     doc = await pals.create(ctx.actor, body, ticket)
     blocks = pal_blocks.pal_summary_blocks(doc, ":white_check_mark: Created")
+    blocks += pal_blocks.unfamiliar_note(unfamiliar_values(doc))
     await ctx.show(result_view(TITLE, blocks, ctx.metadata))
     name = escape(pal_blocks.pal_title(doc))
     await ctx.reply.send({"text": f"Created PAL {name}", "blocks": blocks})
