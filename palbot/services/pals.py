@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -12,7 +13,7 @@ import jsonpatch
 
 from palbot.pal_api import PalApiClient
 from palbot.pal_api import errors as api_errors
-from palbot.pal_api.models import PalCreate, parse_patch
+from palbot.pal_api.models import PalCreate, parse_patch, unfamiliar_values
 from palbot.services import fields as ids
 from palbot.services.audit import Accepted, AuditTrail
 from palbot.services.cache import TTLCache
@@ -124,8 +125,30 @@ def parse_patch_text(text: str, field: str = ids.PATCH_JSON) -> list[dict[str, A
     try:
         return parse_patch(value)
     except api_errors.InvalidRequest as exc:
-        where = exc.field or "patch"
-        raise Invalid(f"{where}: {exc.detail}", field=field) from None
+        raise Invalid(_patch_problem(value, exc), field=field) from None
+
+
+def _patch_problem(value: Any, exc: api_errors.InvalidRequest) -> str:
+    """A malformed operation, in words: which one, and what a right one looks like."""
+    match = re.match(r"patch\[(\d+)\]\.?(\w*)", exc.field or "")
+    if match is None:
+        return f"{exc.detail[:1].upper()}{exc.detail[1:]}."
+    index, part = int(match.group(1)), match.group(2)
+    who = f"Operation {index + 1}" if len(value) > 1 else "The operation"
+    op = value[index] if isinstance(value[index], dict) else {}
+    if part == "op":
+        given = str(op.get("op", ""))[:40]
+        what = f"`{given}` is not" if given else "it has no `op`: it needs"
+        return (
+            f"{who}: {what} a JSON Patch operation (use add, remove, replace, move, copy or test)."
+        )
+    if part in ("path", "from_", "from"):
+        return f"{who}: its {part.rstrip('_')} must be a path such as `/layers/stt/hotwords`."
+    return f"{who}: {exc.detail}."
+
+
+def no_such_pal(pal_id: str) -> str:
+    return f"Not found: no PAL `{pal_id}` in this workspace's PAL account. `/pal list` shows them."
 
 
 def claim_once(rt: Runtime, actor: Actor, key: str | None) -> None:
@@ -177,7 +200,10 @@ class PalService:
     ) -> dict[str, Any]:
         retries = 0 if deadline is not None else None
         client = self.rt.pal_client(actor.team_id, deadline=deadline, max_retries=retries)
-        return (await client.get_pal(pal_id)).raw
+        try:
+            return (await client.get_pal(pal_id)).raw
+        except api_errors.NotFound:
+            raise Invalid(no_such_pal(pal_id)) from None
 
     async def choices(self, actor: Actor, budget: float) -> list[tuple[str, str]]:
         """(pal_id, label) for a picker, within `budget` seconds."""
@@ -227,6 +253,13 @@ class PalService:
             pal = await client.create_pal(body)
         except api_errors.PalApiError as exc:
             ticket.close("error", error=type(exc).__name__, status=exc.status)
+            if isinstance(exc, api_errors.NotFound):  # upstream's 400 "Invalid default_face_id"
+                raise Invalid(
+                    f"No face `{body.default_face_id}` in this PAL account (the PAL API says: "
+                    f"{exc.detail or 'not found'}). Type part of a face's name in the face "
+                    "picker to choose one.",
+                    field=ids.DEFAULT_FACE_ID,
+                ) from None
             raise
         ticket.close("ok", target=pal.pal_id, pal_name=pal.pal_name)
         self.rt.remember_pal(actor.team_id, pal.pal_id, pal.pal_name)
@@ -329,6 +362,13 @@ class PalService:
             return PatchReport("conflict", pal_id, name, [], force_token=token)
         except api_errors.PalApiError as exc:
             ticket.close("error", error=type(exc).__name__, status=exc.status)
+            unknown = unfamiliar_values(expected)
+            if isinstance(exc, api_errors.InvalidPatch) and unknown:
+                said = ", ".join(f"`{v}` for {f}" for f, v in unknown[:3])
+                raise Invalid(
+                    f"The PAL API refused the patch as invalid. palbot does not know {said}: "
+                    "check that value."
+                ) from None
             raise
         after = result.pal.raw if result.pal is not None and result.pal.raw else expected
         after = {k: v for k, v in after.items() if k != "discarded_maker_changes"}

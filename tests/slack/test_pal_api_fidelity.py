@@ -185,3 +185,53 @@ def test_layer_credentials_are_never_shown_stored_or_echoed(
         [r.args for r in fake_slack.responses]
     )
     assert "sk-tts-5151" not in everything
+
+
+def test_errors_a_person_understands(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    from tests.slack.test_pals import make_pal
+
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    # a malformed operation: which one, and what a right one looks like (no validator words)
+    bad_op = palbot.slack.command(
+        f'patch {pal_id} [{{"op":"replace","path":"/pal_name","value":"A"}},'
+        '{"op":"explode","path":"/x"}]'
+    ).text
+    assert "Operation 2: `explode` is not a JSON Patch operation (use add, remove" in bad_op
+    assert "Input should be" not in bad_op
+    bad_path = palbot.slack.command(f'patch {pal_id} {{"op":"remove","path":"pal_name"}}').text
+    assert "its path must be a path such as `/layers/stt/hotwords`" in bad_path
+    # a PAL that does not exist: named, with the list command
+    palbot.slack.command("show p-does-not-exist")
+    fake_slack.wait_response(
+        where=lambda r: (
+            "no PAL `p-does-not-exist` in this workspace's PAL account. `/pal list`"
+            in json.dumps(r.args)
+        )
+    )
+    # a value the PAL API refuses in a patch: which value
+    patch = '[{"op":"add","path":"/layers/stt","value":{"stt_engine":"tavus-nova"}}]'
+    palbot.slack.command(f"patch {pal_id} {patch}")
+    fake_slack.wait_response(
+        where=lambda r: (
+            "palbot does not know `tavus-nova` for layers.stt.stt_engine" in json.dumps(r.args)
+        )
+    )
+    assert len(sandbox.requests("PATCH")) == 1  # sent: the PAL API judged it
+
+
+def test_an_unknown_face_is_named_in_the_create_form(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    from tests.slack.test_pals import open_create
+
+    palbot.connect_key()
+    view = open_create(palbot, fake_slack)
+    values = {"pal_name": "A", "system_prompt": "x", "default_face_id": "r-no-such-face"}
+    palbot.slack.submit(view, values)
+    fake_slack.wait_for(
+        "views.update",
+        where=lambda c: "No face `r-no-such-face` in this PAL account" in json.dumps(c.args),
+    )
