@@ -201,6 +201,8 @@ class Sandbox:
     def _pal(self, request: Request, account: Account) -> tuple[str, dict[str, Any]]:
         pal_id = self._tail(request)
         pal = account.pals.get(pal_id)
+        if pal is None and request.method == "GET":  # stock PALs can be read, not changed
+            pal = next((p for p in STOCK_PALS if p["pal_id"] == pal_id), None)
         if pal is None:
             raise _Abort(_err(400, "Invalid pal_id", key="error"))
         return pal_id, pal

@@ -195,6 +195,24 @@ class PalService:
             self.rt.remember_pal(actor.team_id, pal.pal_id, pal.pal_name or pal.pal_id)
         return [p.raw for p in page.data], page.total_count
 
+    async def stock_pals(self, actor: Actor, limit: int = 8) -> list[dict[str, Any]]:
+        """The account's stock PALs (`pal_type=system`); none when they cannot be listed."""
+        try:
+            client = self.rt.pal_client(actor.team_id, max_retries=1)
+            page = await client.list_pals(limit=limit, pal_type="system")
+        except api_errors.PalApiError:
+            return []
+        for pal in page.data:
+            self.rt.remember_pal(actor.team_id, pal.pal_id, pal.pal_name or pal.pal_id)
+        return [p.raw for p in page.data]
+
+    async def face_names(self, actor: Actor, budget: float = 2.0) -> dict[str, str]:
+        """Face names by id, to show a face by name wherever its id appears (best effort)."""
+        try:
+            return {face_id: name for face_id, name in await self._face_list(actor, budget)}
+        except (NoKey, api_errors.PalApiError):
+            return {}
+
     async def get(
         self, actor: Actor, pal_id: str, *, deadline: float | None = None
     ) -> dict[str, Any]:
@@ -213,12 +231,19 @@ class PalService:
 
     async def faces(self, actor: Actor, budget: float) -> list[tuple[str, str]]:
         """(face_id, label) for a picker, within `budget` seconds (kept for 5 minutes)."""
+        return [
+            (face_id, f"{name} ({face_id})")
+            for face_id, name in await self._face_list(actor, budget)
+        ]
+
+    async def _face_list(self, actor: Actor, budget: float) -> list[tuple[str, str]]:
+        """(face_id, name) of the account's faces, stock and own (kept for 5 minutes)."""
         cached = self._faces.get(actor.team_id)
         if cached is not None:
             return cached
         client = self.rt.pal_client(actor.team_id, deadline=budget, max_retries=0)
         page = await client.list_faces(limit=100)
-        faces = [(f.face_id, f"{f.face_name or f.face_id} ({f.face_id})") for f in page.data]
+        faces = [(f.face_id, f.face_name or f.face_id) for f in page.data]
         self._faces.set(actor.team_id, faces)
         return faces
 

@@ -235,3 +235,33 @@ def test_an_unknown_face_is_named_in_the_create_form(
         "views.update",
         where=lambda c: "No face `r-no-such-face` in this PAL account" in json.dumps(c.args),
     )
+
+
+def test_stock_pals_listed_and_startable_and_faces_by_name(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    from tests.slack.test_conversations import started
+    from tests.slack.test_pals import make_pal
+
+    palbot.connect_key()
+    make_pal(sandbox, SANDBOX_KEY, pal_name="Own", default_face_id="r6ae5b6efc9d")
+    palbot.slack.command("list")
+    [listed] = fake_slack.wait_response(where=lambda r: "Stock PALs" in json.dumps(r.args))
+    text = json.dumps(listed.args)
+    assert "Own" in text and "Tavus Researcher" in text
+    assert "Olivia (`r6ae5b6efc9d`)" in text  # the face by name, with its id
+    stock_buttons = [
+        e
+        for b in listed.args["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["value"] == "p5317866"
+    ]
+    assert [e["action_id"] for e in stock_buttons] == ["pal_start_button"]  # no Patch on stock
+    palbot.slack.block_action("pal_start_button", "p5317866")
+    [update] = started(palbot, fake_slack)
+    assert "Tavus Researcher" in json.dumps(update.args)
+    palbot.slack.command("show p5317866")
+    fake_slack.wait_response(
+        where=lambda r: "Tavus Researcher" in json.dumps(r.args) and "face" in json.dumps(r.args)
+    )

@@ -190,7 +190,8 @@ def test_face_and_pal_pickers(palbot: PalbotHandle, sandbox: SandboxHandle) -> N
     typed = palbot.slack.suggest("default_face_id", "rcustom123").json()["options"]
     assert typed[0]["value"] == "rcustom123"
     filtered = palbot.slack.suggest("default_face_id", "olivia").json()["options"]
-    assert [o["value"] for o in filtered] == ["olivia", "r6ae5b6efc9d"]  # typed text offered too
+    # issue 14: matching names first, then the typed text as an id (it was first before)
+    assert [o["value"] for o in filtered] == ["r6ae5b6efc9d", "olivia"]
     pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Picker PAL")
     pals = palbot.slack.suggest("pal_id", "").json()["options"]
     assert [o["value"] for o in pals] == [pal_id] and "Picker PAL" in pals[0]["text"]["text"]

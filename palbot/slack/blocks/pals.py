@@ -195,32 +195,43 @@ def pal_id_of(pal: dict[str, Any]) -> str:
     return str(pal.get("pal_id") or pal.get("persona_id") or "")
 
 
-def pal_buttons(pal_id: str, name: str) -> dict[str, Any]:
-    return actions(
-        button(
-            "Start conversation",
-            ids.PAL_START_BUTTON,
-            pal_id,
-            style="primary",
-            confirm=confirm_dialog(
-                "Start a conversation?",
-                f"This starts a billed conversation with *{escape(cut(name, 80))}* and posts "
-                "its Join link in this channel.",
-                "Start",
-            ),
+def pal_buttons(pal_id: str, name: str, *, stock: bool = False) -> dict[str, Any]:
+    """Start (and Patch, for the workspace's own PALs; stock PALs are Tavus's)."""
+    start = button(
+        "Start conversation",
+        ids.PAL_START_BUTTON,
+        pal_id,
+        style="primary",
+        confirm=confirm_dialog(
+            "Start a conversation?",
+            f"This starts a billed conversation with *{escape(cut(name, 80))}* and posts "
+            "its Join link in this channel.",
+            "Start",
         ),
-        button("Patch", ids.PAL_PATCH_BUTTON, pal_id),
     )
+    if stock:
+        return actions(start)
+    return actions(start, button("Patch", ids.PAL_PATCH_BUTTON, pal_id))
 
 
-def pal_summary_blocks(pal: dict[str, Any], intro: str) -> list[dict[str, Any]]:
+def face_text(face_id: str | None, faces: dict[str, str] | None) -> str:
+    """A face by name where palbot knows it, with its id: "Olivia (`r6ae…`)"."""
+    if not face_id:
+        return "—"
+    name = (faces or {}).get(face_id)
+    return f"{escape(cut(name, 80))} ({inline_code(face_id)})" if name else inline_code(face_id)
+
+
+def pal_summary_blocks(
+    pal: dict[str, Any], intro: str, faces: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     name = pal_title(pal)
     pal_id = pal_id_of(pal)
     layers = pal.get("layers") or {}
     flow = layers.get("conversational_flow") or {}
     facts = [
         f"*ID:* {inline_code(pal_id)}",
-        f"*Face:* {inline_code(pal.get('default_face_id') or '—')}",
+        f"*Face:* {face_text(pal.get('default_face_id'), faces)}",
         f"*Pipeline:* {escape(pal.get('pipeline_mode') or 'full')}",
         f"*Perception:* {escape((layers.get('perception') or {}).get('perception_model', '—'))}",
         f"*Turn detection:* {escape(flow.get('turn_detection_model', '—'))}",
@@ -232,24 +243,39 @@ def pal_summary_blocks(pal: dict[str, Any], intro: str) -> list[dict[str, Any]]:
     ]
 
 
-def pal_list_message(pals: list[dict[str, Any]], total: int | None) -> dict[str, Any]:
-    if not pals:
-        text = "This workspace has no PALs yet. Create one with `/pal create`."
-        return message(text, [section(text)])
-    blocks: list[dict[str, Any]] = [header(f"PALs ({total if total is not None else len(pals)})")]
-    for pal in pals[:15]:
-        name = pal_title(pal)
-        pal_id = pal_id_of(pal)
-        blocks.append(
-            section(
-                f"*{escape(cut(name, 200))}*  {inline_code(pal_id)}\n"
-                f"{escape(cut(str(pal.get('system_prompt') or ''), 150))}"
-            )
-        )
-        blocks.append(pal_buttons(pal_id, name))
-    if (total or len(pals)) > 15:
-        blocks.append(context(f"Showing 15 of {total}. Use `/pal show <pal_id>` for any PAL."))
-    return message(f"{len(pals)} PALs", blocks)
+def _listed(pal: dict[str, Any], faces: dict[str, str] | None, stock: bool) -> list[dict[str, Any]]:
+    name, pal_id = pal_title(pal), pal_id_of(pal)
+    face = face_text(pal.get("default_face_id"), faces)
+    about = escape(cut(str(pal.get("system_prompt") or pal.get("context") or ""), 150))
+    return [
+        section(f"*{escape(cut(name, 200))}*  {inline_code(pal_id)} · face {face}\n{about}"),
+        pal_buttons(pal_id, name, stock=stock),
+    ]
+
+
+def pal_list_message(
+    pals: list[dict[str, Any]],
+    total: int | None,
+    stock: list[dict[str, Any]] | None = None,
+    faces: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The workspace's PALs, then the account's stock PALs (Tavus's own, startable too)."""
+    blocks: list[dict[str, Any]] = []
+    if pals:
+        count = total if total is not None else len(pals)
+        blocks.append(header(f"PALs ({count})"))
+        for pal in pals[:12]:
+            blocks += _listed(pal, faces, stock=False)
+        if (total or len(pals)) > 12:
+            blocks.append(context(f"Showing 12 of {total}. Use `/pal show <pal_id>` for any PAL."))
+    else:
+        blocks.append(section("This workspace has no PALs yet. Create one with `/pal create`."))
+    if stock:
+        blocks.append(header(f"Stock PALs ({len(stock)})"))
+        for pal in stock[:8]:
+            blocks += _listed(pal, faces, stock=True)
+    text = f"{len(pals)} PALs" if pals else "This workspace has no PALs yet."
+    return message(text, blocks[:50])
 
 
 def config_blocks(doc: dict[str, Any], max_chunks: int = 8) -> list[dict[str, Any]]:
@@ -266,11 +292,12 @@ def config_blocks(doc: dict[str, Any], max_chunks: int = 8) -> list[dict[str, An
     return blocks
 
 
-def pal_show_message(pal: dict[str, Any]) -> dict[str, Any]:
+def pal_show_message(pal: dict[str, Any], faces: dict[str, str] | None = None) -> dict[str, Any]:
     name = pal_title(pal)
+    face = face_text(pal.get("default_face_id"), faces)
     blocks = [
         header(cut(name, 150)),
-        context(f"PAL {inline_code(pal_id_of(pal))}"),
+        context(f"PAL {inline_code(pal_id_of(pal))} · face {face}"),
         *config_blocks(pal),
         pal_buttons(pal_id_of(pal), name),
     ]

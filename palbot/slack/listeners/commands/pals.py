@@ -22,14 +22,18 @@ async def open_create_form(ctx: Ctx) -> None:
 
 async def list_pals(ctx: Ctx) -> None:
     await ctx.ack()
-    pals, total = await ctx.services.pals.list_pals(ctx.actor)
-    await ctx.reply.send(pal_blocks.pal_list_message(pals, total))
+    service = ctx.services.pals
+    pals, total = await service.list_pals(ctx.actor)
+    stock = await service.stock_pals(ctx.actor)
+    faces = await service.face_names(ctx.actor)
+    await ctx.reply.send(pal_blocks.pal_list_message(pals, total, stock, faces))
 
 
 async def show_pal(ctx: Ctx) -> None:
     await ctx.ack()
     doc = await ctx.services.pals.get(ctx.actor, ctx.target or "")
-    await ctx.reply.send(pal_blocks.pal_show_message(doc))
+    faces = await ctx.services.pals.face_names(ctx.actor)
+    await ctx.reply.send(pal_blocks.pal_show_message(doc, faces))
 
 
 async def confirm_delete(ctx: Ctx) -> None:

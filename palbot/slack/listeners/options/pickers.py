@@ -22,9 +22,10 @@ def matching(choices: list[tuple[str, str]], typed: str, use_label: str) -> list
     """The choices whose label holds what was typed; a typed id is offered as itself too."""
     needle = typed.lower()
     opts = [option(label, value) for value, label in choices if needle in label.lower()]
+    opts = opts[: MAX_OPTIONS - 1]
     if is_id(typed) and all(o["value"] != typed for o in opts):
-        opts.insert(0, option(f"{use_label} {typed}", typed))
-    return opts[:MAX_OPTIONS]
+        opts.append(option(f"{use_label} {typed}", typed))  # names first, the raw id last
+    return opts
 
 
 Load = Callable[[Actor, float], Awaitable[list[tuple[str, str]]]]

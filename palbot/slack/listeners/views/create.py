@@ -30,7 +30,8 @@ async def submit_create(ctx: Ctx) -> None:
     await ctx.ack(update(loading))
     ctx.failure_prefix = "The PAL was not created."
     doc = await pals.create(ctx.actor, body, ticket)
-    blocks = pal_blocks.pal_summary_blocks(doc, ":white_check_mark: Created")
+    faces = await pals.face_names(ctx.actor)
+    blocks = pal_blocks.pal_summary_blocks(doc, ":white_check_mark: Created", faces)
     blocks += pal_blocks.unfamiliar_note(unfamiliar_values(doc))
     await ctx.show(result_view(TITLE, blocks, ctx.metadata))
     name = escape(pal_blocks.pal_title(doc))
