@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     pal_api_url: str = "https://tavusapi.com"
     palbot_database: Path = Path("palbot.db")
+    database_url: SecretStr | None = None  # postgres://… or postgresql://…: use PostgreSQL
     palbot_secret_key: SecretStr | None = None
     palbot_public_url: str | None = None
     palbot_admin_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -84,6 +85,15 @@ class Settings(BaseSettings):
             return None if value == "" else value
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        return value
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not value.get_secret_value().startswith(("postgres://", "postgresql://")):
+            raise ValueError("must start with postgres:// or postgresql://")
         return value
 
     @field_validator("slack_api_url", mode="after")

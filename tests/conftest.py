@@ -77,3 +77,21 @@ def sandbox(sandbox_server: SandboxHandle) -> SandboxHandle:
     sandbox_server.add_key(SANDBOX_KEY)
     sandbox_server.add_key(SANDBOX_KEY_2)
     return sandbox_server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    """One PostgreSQL server for the session (each test gets a database of its own)."""
+    from tests.pg import PostgresServer
+
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: object) -> str:
+    from tests.pg import PostgresServer
+
+    assert isinstance(postgres_server, PostgresServer)
+    return postgres_server.new_database()

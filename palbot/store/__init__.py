@@ -1,6 +1,7 @@
 """palbot's state: workspaces and keys, conversations, installations and the audit log.
 
-Callers use the Protocols of `palbot.store.interfaces`; `open_store` picks the backend (SQLite).
+Callers use the Protocols of `palbot.store.interfaces`; `open_store` picks the backend: SQLite,
+or PostgreSQL when `DATABASE_URL` is set.
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ Store = SqliteStore
 
 
 def open_store(settings: Settings) -> Store:
+    """PostgreSQL when DATABASE_URL is set; else SQLite at PALBOT_DATABASE."""
     secret = settings.palbot_secret_key.get_secret_value() if settings.palbot_secret_key else None
+    if settings.database_url:
+        from palbot.store.postgres.store import open_postgres_store
+
+        return open_postgres_store(settings.database_url.get_secret_value(), secret)
     return open_sqlite_store(settings.palbot_database, secret)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 
@@ -18,8 +19,8 @@ CANARY_META = "secret_canary"
 CANARY_TEXT = "palbot secret canary"
 SEALED_COLUMNS = (
     ("workspaces", "team_id", "pal_key_enc"),
-    ("slack_bots", "rowid", "data_enc"),
-    ("slack_installations", "rowid", "data_enc"),
+    ("slack_bots", "data_enc", "data_enc"),  # each ciphertext is unique (Fernet's IV)
+    ("slack_installations", "data_enc", "data_enc"),
     ("meta", "key", "value"),
 )
 SEALED_META = (CANARY_META, CHAIN_ROOT_META)
@@ -33,10 +34,12 @@ class SqliteStore:
         *,
         key_file: Path | None = None,
         synchronous: str = "NORMAL",
+        database: Any = None,
     ) -> None:
-        self.path = Path(path)
+        """`database`: another backend's database with the same interface (PostgreSQL)."""
+        self.path = Path(path) if database is None else path
         self.key_file = key_file
-        self.db = Database(path, synchronous=synchronous)
+        self.db = database if database is not None else Database(path, synchronous=synchronous)
         self.box = box
         self._check_canary()
         self.secrets = SecretRegistry()

@@ -1,0 +1,1 @@
+"""The PostgreSQL backend (`DATABASE_URL`): the SQLite store's classes over PostgreSQL."""

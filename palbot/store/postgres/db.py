@@ -1,0 +1,200 @@
+"""PostgreSQL behind the same small interface as the SQLite `Database`, so the store's classes
+(workspaces, audit chain, conversations, idempotency, installations) run unchanged on both.
+
+- One connection per thread (psycopg 3), autocommit outside `write()`.
+- `write()` is one transaction holding a transaction-level advisory lock: writers queue, as
+  under SQLite's `BEGIN IMMEDIATE`, across every process and host sharing the database. So the
+  audit hash chain stays one chain, idempotency claims and limits hold across processes.
+- Statements are written once, in the SQLite dialect the store uses; `translate` makes the few
+  differences (placeholders, `INSERT OR IGNORE`, `json_extract`).
+- The schema is versioned (`schema_version`); migrations run under an advisory lock, so several
+  processes starting at once migrate once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from palbot.store.errors import StoreBusy
+from palbot.store.postgres.schema import MIGRATIONS
+from palbot.store.sqlite.db import FAIL_FAST_SECONDS, DatabaseError
+
+log = logging.getLogger("palbot.store")
+WRITE_LOCK = 0x7061_6C62  # "palb": one lock for every write transaction
+MIGRATE_LOCK = 0x7061_6C6D  # "palm"
+SERVING_LOCK_TIMEOUT_MS = 50
+
+
+class Row(Sequence[Any]):
+    """A row read by position or by column name, like sqlite3.Row."""
+
+    __slots__ = ("_names", "_values")
+
+    def __init__(self, names: list[str], values: Sequence[Any]) -> None:
+        self._names = names
+        self._values = tuple(values)
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return self._values[self._names.index(key)]
+        return self._values[key]
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def keys(self) -> list[str]:
+        return list(self._names)
+
+
+def _row_factory(cursor: Any) -> Any:
+    names = [c.name for c in cursor.description or []]
+    return lambda values: Row(names, values)
+
+
+_PLACEHOLDER = re.compile(r"\?")
+_INSERT_OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.IGNORECASE)
+_JSON_EXTRACT = re.compile(r"json_extract\((\w+(?:\.\w+)?),\s*'\$\.(\w+)'\)")
+
+
+def translate(sql: str) -> str:
+    """The store's SQLite-dialect statement, for PostgreSQL."""
+    out = sql.replace("%", "%%")
+    out = _JSON_EXTRACT.sub(r"((\1)::jsonb ->> '\2')::bigint", out)
+    if _INSERT_OR_IGNORE.match(out):
+        out = _INSERT_OR_IGNORE.sub("INSERT INTO", out) + " ON CONFLICT DO NOTHING"
+    return _PLACEHOLDER.sub("%s", out)
+
+
+class PgConnection:
+    """The slice of sqlite3.Connection the store uses, over a psycopg connection."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.raw = conn
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.raw.execute(translate(sql), tuple(params))
+
+
+class PgDatabase:
+    def __init__(self, url: str, *, schema_version: int | None = None) -> None:
+        self.url = url
+        self.path = url  # what error messages and the CLI name
+        self._local = threading.local()
+        self._all: list[psycopg.Connection[Any]] = []
+        self._lock = threading.Lock()
+        self._serving: int | None = None
+        self._fail_fast_until = 0.0
+        self.background_checkpoints = False
+        try:
+            self.migrate(schema_version)
+        except psycopg.OperationalError as exc:
+            raise DatabaseError(f"cannot use the PostgreSQL database: {exc}".strip()) from None
+
+    def _connect(self) -> PgConnection:
+        raw: psycopg.Connection[Any] = psycopg.connect(
+            self.url, autocommit=True, row_factory=_row_factory
+        )
+        with self._lock:
+            self._all.append(raw)
+        return PgConnection(raw)
+
+    @property
+    def conn(self) -> PgConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.raw.closed:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    def serve_from_this_thread(self, busy_ms: int = SERVING_LOCK_TIMEOUT_MS) -> None:
+        """As SQLite's: the serving loop waits at most `busy_ms` for the write lock."""
+        self.conn.execute(f"SET lock_timeout = {int(busy_ms)}")
+        self._serving = threading.get_ident()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[PgConnection]:
+        """One write transaction; writers from every process queue on one advisory lock."""
+        conn = self.conn
+        if conn.in_transaction:  # nested: join the outer transaction
+            yield conn
+            return
+        serving = threading.get_ident() == self._serving
+        if serving and time.monotonic() < self._fail_fast_until:
+            raise StoreBusy()
+        try:
+            with conn.raw.transaction():
+                try:
+                    conn.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+                except pg_errors.LockNotAvailable:
+                    if serving:
+                        self._fail_fast_until = time.monotonic() + FAIL_FAST_SECONDS
+                    raise StoreBusy() from None
+                yield conn
+        except pg_errors.LockNotAvailable:
+            raise StoreBusy() from None
+
+    @property
+    def user_version(self) -> int:
+        row = self.conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
+        return int(row[0])
+
+    def migrate(self, target: int | None = None) -> int:
+        """Bring the schema up to `target` (default: the newest), once, whoever starts first."""
+        target = len(MIGRATIONS) if target is None else target
+        raw = self.conn.raw
+        with raw.transaction():
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATE_LOCK,))
+            raw.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version "
+                "(version integer PRIMARY KEY, applied_at text NOT NULL)"
+            )
+            found = raw.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
+            version = int(found[0]) if found is not None else 0
+            if version > len(MIGRATIONS):
+                raise DatabaseError(
+                    f"the database has schema version {version}, newer than this palbot "
+                    f"understands ({len(MIGRATIONS)}): upgrade palbot"
+                )
+            while version < target:
+                for statement in MIGRATIONS[version]:
+                    raw.execute(statement)
+                version += 1
+                raw.execute(
+                    "INSERT INTO schema_version (version, applied_at) VALUES (%s, now()::text)",
+                    (version,),
+                )
+        return version
+
+    def checkpoint(self, mode: str = "PASSIVE") -> tuple[int, int, int]:
+        return 0, 0, 0  # nothing like SQLite's WAL to copy back
+
+    def integrity_check(self) -> str:
+        return "ok" if self.ping() else "unreachable"
+
+    def ping(self) -> bool:
+        try:
+            self.conn.execute("SELECT COUNT(*) FROM meta").fetchone()
+            return True
+        except psycopg.Error:
+            return False
+
+    def close(self) -> None:
+        with self._lock:
+            for raw in self._all:
+                with contextlib.suppress(psycopg.Error):
+                    raw.close()
+            self._all.clear()
+        self._local = threading.local()
