@@ -1,0 +1,132 @@
+"""PostgreSQL: several processes, one database, one app (issue 13). A real server, started by
+the tests (tests/pg.py); palbot processes and in-process servers sharing it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+
+from palbot.store.postgres.store import open_postgres_store
+from tests.conftest import SANDBOX_KEY, SandboxHandle
+from tests.fakes.slack_api import FakeSlack
+from tests.slack.conftest import ADMIN, PalbotHandle
+from tests.slack.test_conversations import started
+from tests.slack.test_pals import make_pal
+
+APPENDER = """
+import sys
+from palbot.store.postgres.store import open_postgres_store
+store = open_postgres_store(sys.argv[1], sys.argv[2])
+for i in range(int(sys.argv[3])):
+    store.audit.append("audit.read", "ok", team_id="T1", user_id=sys.argv[4], detail={"i": i})
+store.close()
+"""
+
+
+def test_the_audit_chain_stays_one_chain_when_four_processes_append(postgres_url: str) -> None:
+    secret = Fernet.generate_key().decode()
+    open_postgres_store(postgres_url, secret).close()  # migrated once, before they start
+    procs = [
+        subprocess.Popen([sys.executable, "-c", APPENDER, postgres_url, secret, "60", f"P{n}"])
+        for n in range(4)
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
+    store = open_postgres_store(postgres_url, secret)
+    try:
+        result = store.audit.verify()
+        assert result.ok and result.rows == 240, result
+        seqs = [e.seq for e in store.audit.iter_entries()]
+        assert seqs == list(range(1, 241))  # no gap, no fork
+    finally:
+        store.close()
+
+
+def test_migrations_run_once_when_processes_start_together(postgres_url: str) -> None:
+    secret = Fernet.generate_key().decode()
+    opener = "import sys\nfrom palbot.store.postgres.store import open_postgres_store\n" \
+        "open_postgres_store(sys.argv[1], sys.argv[2]).close()\n"  # fmt: skip
+    procs = [
+        subprocess.Popen([sys.executable, "-c", opener, postgres_url, secret]) for _ in range(4)
+    ]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
+    store = open_postgres_store(postgres_url, secret)
+    try:
+        assert store.db.user_version == 3
+    finally:
+        store.close()
+
+
+def test_a_missing_secret_key_is_named(postgres_url: str) -> None:
+    from palbot.store import SecretKeyError
+
+    with pytest.raises(SecretKeyError, match="PALBOT_SECRET_KEY"):
+        open_postgres_store(postgres_url, None)
+
+
+def two_palbots(make_palbot: Any, url: str, **overrides: Any) -> tuple[PalbotHandle, PalbotHandle]:
+    secret = Fernet.generate_key().decode()
+    first = make_palbot(http=True, database_url=url, palbot_secret_key=secret, **overrides)
+    second = make_palbot(http=True, database_url=url, palbot_secret_key=secret, **overrides)
+    return first, second
+
+
+def test_two_palbots_on_one_postgresql_behave_as_one_app(
+    make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle, postgres_url: str
+) -> None:
+    a, b = two_palbots(make_palbot, postgres_url)
+    a.connect_key()
+    assert b.store.workspaces.get_pal_key("T1") == SANDBOX_KEY  # one database
+    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
+    # Slack retries a slow command, and the retry lands on the other process: one start
+    a.slack.command(f"start {pal_id}", trigger_id="trig-shared-1")
+    b.slack.command(f"start {pal_id}", trigger_id="trig-shared-1")
+    started(a, fake_slack)
+    a.settle()
+    b.settle()
+    assert len(sandbox.requests("POST", "/v2/conversations")) == 1
+    # what one process started, the other ends (a button or a command may land anywhere)
+    [conv] = b.store.conversations.list_active("T1")
+    b.slack.command(f"end {conv.conversation_id}")
+    fake_slack.wait_response(where=lambda r: "Ended the conversation with Coach" in str(r.args))
+    assert a.store.conversations.get(conv.conversation_id).status == "ended"  # type: ignore[union-attr]
+    rows = [(r.action, r.outcome) for r in a.audit()]
+    assert rows.count(("conversation.start", "ok")) == 1 and a.audit()[0].seq == 1
+    assert a.store.audit.verify().ok
+
+
+def test_six_starts_on_two_processes_against_a_limit_of_one_start_one(
+    make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle, postgres_url: str
+) -> None:
+    from palbot.store.models import Limits
+
+    a, b = two_palbots(make_palbot, postgres_url)
+    a.connect_key()
+    a.store.workspaces.set_limits("T1", Limits(max_concurrent=1), set_by=ADMIN)
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    sandbox.configure(concurrency_cap=100)
+    threads = [
+        threading.Thread(
+            target=(a, b)[i % 2].slack.command,
+            args=(f"start {pal_id} race-{i}",),
+            kwargs={"user": f"U{i}", "channel": f"C{i}"},
+        )
+        for i in range(6)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    a.wait_audit("conversation.start", "ok")
+    b.wait_audit("conversation.start", "denied", count=5)
+    a.settle()
+    b.settle()
+    assert len(sandbox.requests("POST", "/v2/conversations")) == 1
+    assert len(a.store.conversations.list_active("T1")) == 1
+    refusals = [r for r in fake_slack.responses if "at most 1 concurrent" in json.dumps(r.args)]
+    assert len(refusals) == 5
