@@ -180,9 +180,11 @@ class Lifecycle:
         return ended
 
     async def run_poller(self, interval: float) -> None:
+        """Every `interval` seconds, in whichever process holds the `poller` lease."""
         while True:
             try:
-                await self.poll_once()
+                if self.rt.leading("poller", interval):
+                    await self.poll_once()
             except Exception:
                 log.exception("conversation poller round failed")
             await asyncio.sleep(interval)

@@ -90,9 +90,11 @@ class Reconciler:
         return report
 
     async def run_forever(self, interval: float) -> None:
+        """Every `interval` seconds, in whichever process holds the `reconcile` lease."""
         while True:
             try:
-                await self.run_once()
+                if self.rt.leading("reconcile", interval):
+                    await self.run_once()
             except Exception:
                 log.exception("reconciliation round failed")
             await asyncio.sleep(interval)

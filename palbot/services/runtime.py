@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import os
+import socket
 import time
+import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +23,7 @@ from palbot.pal_api import PalApiClient
 from palbot.services.cache import TTLCache
 from palbot.services.errors import NoKey
 from palbot.store import Store
+from palbot.store.errors import StoreBusy
 
 log = logging.getLogger("palbot.services")
 PAL_NAME_SECONDS = 120.0
@@ -44,6 +49,26 @@ class PatchSession:
     ops: list[dict[str, Any]] | None = None
     response_url: str | None = None
     channel_id: str | None = None
+
+
+class StoredPatchSessions:
+    """Patch sessions kept in the store (encrypted, an hour), by form or confirmation id."""
+
+    TTL = 3600.0
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def get(self, key: str) -> PatchSession | None:
+        data = self.store.sessions.get(key)
+        return PatchSession(**data) if data else None
+
+    def set(self, key: str, session: PatchSession) -> None:
+        self.store.sessions.put(key, dataclasses.asdict(session), self.TTL)
+
+    def pop(self, key: str) -> PatchSession | None:
+        data = self.store.sessions.pop(key)
+        return PatchSession(**data) if data else None
 
 
 class AckFirst:
@@ -119,12 +144,16 @@ class Runtime:
         self.http = http or httpx.AsyncClient(
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=32)
         )
-        self.patch_sessions: TTLCache[PatchSession] = TTLCache(ttl=3600, max_items=5000)
+        # what a later request needs (a Patch form's document, an Overwrite confirmation):
+        # stored, so the submission may reach any process
+        self.patch_sessions = StoredPatchSessions(store)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.work_slots = asyncio.Semaphore(WORK_SLOTS)
         self.ack_first = AckFirst()
         # PAL names by "team:pal_id", seen lately (a start needs the name, not a fresh GET)
         self.pal_names: TTLCache[str] = TTLCache(ttl=PAL_NAME_SECONDS, max_items=20_000)
+        # who this process is, for the leases of duties only one process runs at a time
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         # keys whose API generation wants persona_id/replica_id (by fingerprint, never the key)
         self.legacy_name_keys: set[str] = set()
         # attempt ids of the starts this process is running now (reconciliation skips them)
@@ -160,6 +189,16 @@ class Runtime:
             self.pal_names.pop(f"{team_id}:{pal_id}")
         else:
             self.pal_names.set(f"{team_id}:{pal_id}", name)
+
+    # ---- duties that run in one process at a time ----
+
+    def leading(self, duty: str, interval: float) -> bool:
+        """True when this process holds (or just took) the lease on `duty`: it runs this
+        round. A holder that stops renewing (it died) loses it after three rounds."""
+        try:
+            return bool(self.store.leases.acquire(duty, self.holder, ttl=max(3 * interval, 1.0)))
+        except StoreBusy:
+            return False
 
     # ---- background work -------------------------------------------------------------
 

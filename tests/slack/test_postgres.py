@@ -57,7 +57,7 @@ def test_migrations_run_once_when_processes_start_together(postgres_url: str) ->
     assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
     store = open_postgres_store(postgres_url, secret)
     try:
-        assert store.db.user_version == 3
+        assert store.db.user_version == 4
     finally:
         store.close()
 
@@ -130,3 +130,34 @@ def test_six_starts_on_two_processes_against_a_limit_of_one_start_one(
     assert len(a.store.conversations.list_active("T1")) == 1
     refusals = [r for r in fake_slack.responses if "at most 1 concurrent" in json.dumps(r.args)]
     assert len(refusals) == 5
+
+
+def test_reconciliation_runs_in_one_process_and_moves_when_it_dies(
+    make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle, postgres_url: str
+) -> None:
+    import time
+
+    a, b = two_palbots(make_palbot, postgres_url, palbot_reconcile_interval=0.3)
+
+    def holder() -> str | None:
+        row = a.store.db.conn.execute(
+            "SELECT holder FROM leases WHERE name = 'reconcile' AND expires_at > ?",
+            (time.time(),),
+        ).fetchone()
+        return row[0] if row else None
+
+    deadline = time.monotonic() + 10
+    while holder() is None:
+        assert time.monotonic() < deadline, "no process took the reconcile lease"
+        time.sleep(0.05)
+    first = holder()
+    assert first in (a.bot.rt.holder, b.bot.rt.holder)
+    leader, other = (a, b) if first == a.bot.rt.holder else (b, a)
+    for _ in range(5):  # it keeps it while it lives
+        time.sleep(0.2)
+        assert holder() == first
+    leader.server.stop()  # the leader dies
+    deadline = time.monotonic() + 10
+    while holder() != other.bot.rt.holder:
+        assert time.monotonic() < deadline, "the lease did not move to the live process"
+        time.sleep(0.05)

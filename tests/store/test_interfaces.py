@@ -153,3 +153,31 @@ def test_idempotency(store: Store) -> None:
     assert idem.claim("debounce", window=30) is True
     assert idem.claim("debounce", window=30) is False
     assert idem.claim("debounce", window=0) is True  # the window has passed
+
+
+def test_one_lease_holder_at_a_time_and_it_passes_on(store: Store) -> None:
+    import time
+
+    assert store.leases.acquire("poller", "host-a:1", ttl=0.3)
+    assert not store.leases.acquire("poller", "host-b:2", ttl=0.3)  # held elsewhere
+    assert store.leases.acquire("poller", "host-a:1", ttl=0.3)  # renewed by its holder
+    assert store.leases.acquire("reconcile", "host-b:2", ttl=0.3)  # another duty
+    time.sleep(0.35)  # host-a stopped renewing (it died)
+    assert store.leases.acquire("poller", "host-b:2", ttl=30)
+    assert not store.leases.acquire("poller", "host-a:1", ttl=30)
+    store.leases.release("poller", "host-b:2")
+    assert store.leases.acquire("poller", "host-a:1", ttl=30)
+
+
+def test_form_sessions_are_shared_encrypted_single_use_and_expire(store: Store) -> None:
+    import time
+
+    doc = {"pal_id": "p1", "doc": {"layers": {"llm": {"api_key": "sk-session-secret-99"}}}}
+    store.sessions.put("V123", doc, ttl=60, team_id="T1")
+    assert store.sessions.get("V123") == doc and store.sessions.get("V123") == doc
+    raw = store.db.conn.execute("SELECT data_enc FROM form_sessions").fetchone()[0]
+    assert "sk-session-secret-99" not in raw  # encrypted at rest
+    assert store.sessions.pop("V123") == doc and store.sessions.pop("V123") is None
+    store.sessions.put("V-short", {"x": 1}, ttl=0.05)
+    time.sleep(0.1)
+    assert store.sessions.get("V-short") is None and store.sessions.pop("V-short") is None

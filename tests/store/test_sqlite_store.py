@@ -396,7 +396,7 @@ def test_v1_database_migrates_in_place(tmp_path: Path) -> None:
     )
     v1.close()
     store = open_sqlite_store(path, Fernet.generate_key().decode())
-    assert store.db.user_version == 3  # v1 → v2 → v3 (durable starts)
+    assert store.db.user_version == 4  # v1 → v2 → v3 (durable starts) → v4 (shared state)
     assert store.workspaces.get("T1") is not None
     migrated = store.conversations.get("c1")
     assert migrated is not None and migrated.pal_id == "p1"

@@ -51,4 +51,9 @@ V1_V3 = [
 
 # PostgreSQL starts at SQLite's version 3: one step creates it all; later steps are added here
 # beside their SQLite twins.
-MIGRATIONS: list[list[str]] = [V1_V3, [], []]
+V4 = [
+    "CREATE TABLE leases (name text PRIMARY KEY, holder text, expires_at double precision)",
+    """CREATE TABLE form_sessions (key text PRIMARY KEY, team_id text, data_enc text NOT NULL,
+        expires_at double precision NOT NULL)""",
+]
+MIGRATIONS: list[list[str]] = [V1_V3, [], [], V4]

@@ -135,8 +135,20 @@ def v3_durable_starts(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE conversation_events SET delivered_at = received_at")
 
 
+def v4_shared_state(db: sqlite_utils.Database) -> None:
+    """What several processes share: leases (one process runs a duty at a time) and the state
+    a later request needs (a form's document, an Overwrite confirmation), encrypted."""
+    db.table("leases").create({"name": str, "holder": str, "expires_at": float}, pk="name")
+    db.table("form_sessions").create(
+        {"key": str, "team_id": str, "data_enc": str, "expires_at": float},
+        pk="key",
+        not_null={"data_enc", "expires_at"},
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     v1_initial,
     v2_lifecycle_and_installs,
     v3_durable_starts,
+    v4_shared_state,
 ]

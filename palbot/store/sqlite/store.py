@@ -13,6 +13,7 @@ from palbot.store.sqlite.audit import CHAIN_ROOT_META, SqliteAuditLog
 from palbot.store.sqlite.conversations import SqliteConversationStore, SqliteIdempotencyStore
 from palbot.store.sqlite.db import Database
 from palbot.store.sqlite.installations import SqliteInstallationStore, SqliteOAuthStateStore
+from palbot.store.sqlite.shared import SqliteLeaseStore, SqliteSessionStore
 from palbot.store.sqlite.workspaces import SecretRegistry, SqliteWorkspaceStore
 
 CANARY_META = "secret_canary"
@@ -22,6 +23,7 @@ SEALED_COLUMNS = (
     ("slack_bots", "data_enc", "data_enc"),  # each ciphertext is unique (Fernet's IV)
     ("slack_installations", "data_enc", "data_enc"),
     ("meta", "key", "value"),
+    ("form_sessions", "key", "data_enc"),
 )
 SEALED_META = (CANARY_META, CHAIN_ROOT_META)
 
@@ -49,6 +51,8 @@ class SqliteStore:
         self.idempotency = SqliteIdempotencyStore(self.db)
         self.installations = SqliteInstallationStore(self.db, box, self.secrets)
         self.oauth_states = SqliteOAuthStateStore(self.db)
+        self.leases = SqliteLeaseStore(self.db)
+        self.sessions = SqliteSessionStore(self.db, box)
         self._learn_stored_secrets()
 
     def _learn_stored_secrets(self) -> None:
@@ -108,7 +112,7 @@ class SqliteStore:
         if self.key_file is not None:
             write_key_file(self.key_file, new_key)
         self.box = SecretBox([new_key], self.box.source)
-        for part in (self.workspaces, self.audit, self.installations):
+        for part in (self.workspaces, self.audit, self.installations, self.sessions):
             part.box = self.box
         return count
 
