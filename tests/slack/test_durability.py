@@ -443,6 +443,11 @@ def test_other_actions_left_open_by_a_dead_process_are_closed_and_said(
     # the patch: closed `error`, and the person is told what to check
     assert closes[patch.seq].outcome == "error"
     assert closes[patch.seq].detail["error"] == "Interrupted"
+    assert (closes[patch.seq].target, closes[patch.seq].channel_id) == (pal_id, "C_GENERAL")
+    assert (closes[end.seq].target, closes[end.seq].channel_id) == (
+        conv.conversation_id,
+        "C_GENERAL",
+    )
     fake_slack.wait_for(
         "chat.postMessage",
         where=lambda c: (

@@ -238,3 +238,41 @@ def test_failures_answer_in_the_right_place(
         "views.update", where=lambda c: "The PAL was not created." in json.dumps(c.args)
     )[-1]
     assert failed.args["view"]["title"]["text"] == "Create PAL"
+
+
+def test_usage_and_failure_words_exactly(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    usage = palbot.slack.command("show").json()
+    assert usage["blocks"][0]["text"]["text"] == ":warning: Give the id of the PAL to show."
+    assert usage["blocks"][1]["elements"][0]["text"] == "Usage: `/pal show <pal_id>`"
+    # without a key: a command is told how to connect one, in its ack
+    no_key = palbot.slack.command("list").json()
+    assert "PAL Maker" in json.dumps(no_key)
+    # a button is told in words through its response_url (the ack of a click carries none)
+    palbot.slack.block_action("pal_start_button", "p123")
+    [said] = fake_slack.wait_response(where=lambda r: "no PAL API key" in json.dumps(r.args))
+    assert said.args["blocks"][0]["text"]["text"].startswith(":warning: This workspace has no")
+    # a failure with nothing before it: the reason alone, no stray words or spaces
+    palbot.connect_key()
+    palbot.slack.command("show p-missing")
+    [missing] = fake_slack.wait_response(where=lambda r: "p-missing" in json.dumps(r.args))
+    assert missing.args["blocks"][0]["text"]["text"].startswith(":warning: Not found: no PAL")
+
+
+def test_a_limit_refusal_says_who_can_change_it(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    from palbot.store.models import Limits
+
+    palbot.connect_key()
+    palbot.store.workspaces.set_limits("T1", Limits(max_concurrent=1), set_by=ADMIN)
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    palbot.slack.command(f"start {pal_id} first")
+    started(palbot, fake_slack)
+    palbot.slack.command(f"start {pal_id} second")
+    [refused] = fake_slack.wait_response(where=lambda r: "at most 1" in json.dumps(r.args))
+    assert refused.args["text"] == (
+        "This workspace allows at most 1 concurrent conversations, and 1 are active or "
+        "starting. End one first. A workspace admin can change it with `/pal limits`."
+    )
