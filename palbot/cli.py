@@ -47,9 +47,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if missing:
         print(explain_missing(missing), file=sys.stderr)
         return 2
+    if not 1 <= args.workers <= 64:
+        print("--workers is a whole number from 1 to 64", file=sys.stderr)
+        return 2
     from palbot.server import run_http
 
-    run_http(settings, host=args.host, port=args.port or settings.port, log_level=args.log_level)
+    run_http(
+        settings,
+        host=args.host,
+        port=args.port or settings.port,
+        log_level=args.log_level,
+        workers=args.workers,
+    )
     return 0
 
 
@@ -112,6 +121,31 @@ def cmd_rotate_secret(args: argparse.Namespace) -> int:
         store.close()
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply the schema migrations (opening the store does) and say where the schema is."""
+    store = _open_store(_settings())
+    try:
+        print(f"palbot migrate: the database is at schema version {store.db.user_version}")
+        return 0
+    finally:
+        store.close()
+
+
+def cmd_db_copy(args: argparse.Namespace) -> int:
+    from palbot.dbcopy import CopyError, copy_database
+
+    try:
+        copied = copy_database(args.source, args.target)
+    except CopyError as exc:
+        print(f"palbot db copy: {exc}", file=sys.stderr)
+        return 2
+    total = sum(copied.values())
+    tables = ", ".join(f"{table} {n}" for table, n in copied.items() if n)
+    print(f"palbot db copy: {total} rows copied ({tables})")
+    print("Secrets are still encrypted under the same key; run `palbot audit verify` on the copy.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="palbot", description="Create, tune and talk to Tavus PALs from Slack."
@@ -124,8 +158,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the Slack app over HTTP (production)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=None)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes on this host (default 1)"
+    )
     serve.set_defaults(func=cmd_serve)
 
+    migrate = sub.add_parser("migrate", help="apply the database schema migrations and exit")
+    migrate.set_defaults(func=cmd_migrate)
+    db = sub.add_parser("db", help="database tools")
+    db_sub = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
+    copy = db_sub.add_parser("copy", help="copy a deployment's data to another database")
+    copy.add_argument(
+        "--from", dest="source", required=True, help="sqlite:///path or postgresql://…"
+    )
+    copy.add_argument("--to", dest="target", required=True, help="sqlite:///path or postgresql://…")
+    copy.set_defaults(func=cmd_db_copy)
     socket = sub.add_parser("socket", help="run the Slack app over Socket Mode (no public URL)")
     socket.add_argument("--host", default="127.0.0.1")
     socket.add_argument("--port", type=int, default=None)

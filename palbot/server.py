@@ -8,6 +8,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import httpx
@@ -198,14 +199,40 @@ def run_socket(settings: Settings, *, host: str, port: int, log_level: str = "in
     uvicorn.run(asgi, host=host, port=port, log_level=log_level)
 
 
-def run_http(settings: Settings, *, host: str, port: int, log_level: str = "info") -> None:
-    bot = assemble(settings)
-    log.info("palbot serving Slack over HTTP on %s:%d (%s mode)", host, port, settings.mode.value)
-    uvicorn.run(
-        build_asgi(bot),
-        host=host,
-        port=port,
-        log_level=log_level,
-        proxy_headers=True,
-        forwarded_allow_ips="*",
+def run_http(
+    settings: Settings, *, host: str, port: int, log_level: str = "info", workers: int = 1
+) -> None:
+    """One process, or `workers` processes sharing the port (each its own event loop, store
+    connections and PAL API pool; the database is what they share)."""
+    log.info(
+        "palbot serving Slack over HTTP on %s:%d (%s mode, %d worker%s)",
+        host,
+        port,
+        settings.mode.value,
+        workers,
+        "" if workers == 1 else "s",
     )
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": log_level,
+        "proxy_headers": True,
+        "forwarded_allow_ips": "*",
+    }
+    if workers > 1:  # uvicorn starts each worker from this factory, settings from the env
+        open_store(settings).close()  # migrate once, before the workers start
+        uvicorn.run("palbot.server:app_from_env", factory=True, workers=workers, **common)
+        return
+    uvicorn.run(build_asgi(assemble(settings)), **common)
+
+
+def app_from_env() -> Starlette:
+    """The ASGI app of one worker process (`palbot serve --workers N`)."""
+    from palbot import logsafe
+    from palbot.config import load_settings
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logsafe.install()  # in this worker too: no secret in a log line
+    return build_asgi(assemble(load_settings()))

@@ -1,0 +1,133 @@
+"""Operating palbot beyond one process: `palbot migrate`, `palbot db copy` between SQLite and
+PostgreSQL (secrets still encrypted, the audit chain still verifying), `palbot serve --workers`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from cryptography.fernet import Fernet
+from slack_sdk.oauth.installation_store.models.installation import Installation
+
+from palbot.slack.installation_store import SlackInstallationStore
+from palbot.store.postgres.store import open_postgres_store
+from palbot.store.sqlite.store import open_sqlite_store
+from tests.cli import palbot as palbot_cli
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_client import SlackSender
+from tests.servers import reserve_socket
+from tests.slack.conftest import BOT_TOKEN, SIGNING_SECRET
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_db_copy_sqlite_to_postgresql_and_back(tmp_path: Path, postgres_url: str) -> None:
+    secret = Fernet.generate_key().decode()
+    src = open_sqlite_store(tmp_path / "palbot.db", secret)
+    src.workspaces.set_pal_key("T1", "sk-copied-key-1234", set_by="U1")
+    SlackInstallationStore(src.installations).save(
+        Installation(app_id="A1", team_id="T1", user_id="U1", bot_token="xoxb-copied-0001")
+    )
+    for i in range(5):
+        src.audit.append("audit.read", "ok", team_id="T1", user_id="U1", detail={"i": i})
+    head = src.audit.head()
+    src.close()
+    env = {**os.environ, "PALBOT_SECRET_KEY": secret}
+    env.pop("DATABASE_URL", None)
+    done = palbot_cli(
+        "db", "copy", "--from", f"sqlite:///{tmp_path / 'palbot.db'}", "--to", postgres_url,
+        env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "rows copied" in done.stdout
+    pg = open_postgres_store(postgres_url, secret)
+    try:
+        assert pg.workspaces.get_pal_key("T1") == "sk-copied-key-1234"  # same key opens it
+        bot = SlackInstallationStore(pg.installations).find_bot(None, "T1")
+        assert bot is not None and bot.bot_token == "xoxb-copied-0001"
+        raw = pg.db.conn.execute("SELECT pal_key_enc FROM workspaces").fetchone()[0]
+        assert "sk-copied-key-1234" not in raw  # still encrypted
+        result = pg.audit.verify(head=head)
+        assert result.ok and result.rows == 5
+    finally:
+        pg.close()
+    verify = palbot_cli("audit", "verify", env={**env, "DATABASE_URL": postgres_url}, cwd=tmp_path)
+    assert verify.returncode == 0 and "audit log OK: 5 rows" in verify.stdout
+    # into a target that is not empty: refused, nothing written
+    again = palbot_cli(
+        "db", "copy", "--from", f"sqlite:///{tmp_path / 'palbot.db'}", "--to", postgres_url,
+        env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert again.returncode == 2 and "not empty" in again.stderr
+    # and back, into a new SQLite file
+    back = palbot_cli(
+        "db", "copy", "--from", postgres_url, "--to", f"sqlite:///{tmp_path / 'back.db'}",
+        env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert back.returncode == 0, back.stderr
+    copy = open_sqlite_store(tmp_path / "back.db", secret)
+    try:
+        assert copy.workspaces.get_pal_key("T1") == "sk-copied-key-1234"
+        assert copy.audit.verify(head=head).ok
+    finally:
+        copy.close()
+
+
+def test_migrate_says_where_the_schema_is(tmp_path: Path, postgres_url: str) -> None:
+    secret = Fernet.generate_key().decode()
+    env = {**os.environ, "PALBOT_SECRET_KEY": secret, "DATABASE_URL": postgres_url}
+    done = palbot_cli("migrate", env=env, cwd=tmp_path)
+    assert done.returncode == 0 and "schema version 4" in done.stdout
+    bad = palbot_cli("migrate", env={**env, "DATABASE_URL": "mysql://x"}, cwd=tmp_path)
+    assert bad.returncode != 0 and "postgres://" in (bad.stderr + bad.stdout)
+
+
+def test_serve_with_two_workers_on_postgresql(
+    tmp_path: Path, fake_slack: FakeSlack, postgres_url: str
+) -> None:
+    sock = reserve_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {
+        **os.environ,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": fake_slack.url + "/api/",
+        "PALBOT_SECRET_KEY": Fernet.generate_key().decode(),
+        "DATABASE_URL": postgres_url,
+    }
+    for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "PALBOT_PUBLIC_URL"):
+        env.pop(name, None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "palbot", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "palbot serve --workers 2 did not start"
+            time.sleep(0.2)
+        children = subprocess.run(
+            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+        ).stdout.split()
+        assert len(children) >= 2, children  # two worker processes
+        sender = SlackSender(f"http://127.0.0.1:{port}", SIGNING_SECRET, fake_slack.response_url)
+        for _ in range(10):
+            assert "palbot help" in sender.command("help").text
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
