@@ -161,3 +161,97 @@ def test_reconciliation_runs_in_one_process_and_moves_when_it_dies(
     while holder() != other.bot.rt.holder:
         assert time.monotonic() < deadline, "the lease did not move to the live process"
         time.sleep(0.05)
+
+
+def test_two_serve_processes_one_killed_mid_burst_lose_nothing(
+    fake_slack: FakeSlack, sandbox: SandboxHandle, postgres_url: str
+) -> None:
+    import os
+    import signal
+    import time
+    from collections import Counter
+
+    from tests.fakes.slack_client import SlackSender
+    from tests.servers import reserve_socket
+    from tests.slack.conftest import BOT_TOKEN, SIGNING_SECRET
+    from tests.slack.test_durability import sandbox_active, wait
+    from tests.slack.test_faults import _serve
+
+    secret = Fernet.generate_key().decode()
+    seed = open_postgres_store(postgres_url, secret)
+    seed.workspaces.set_pal_key("T1", SANDBOX_KEY, set_by=ADMIN)
+    seed.close()
+    env = {
+        **os.environ,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": fake_slack.url + "/api/",
+        "PAL_API_URL": sandbox.url,
+        "DATABASE_URL": postgres_url,
+        "PALBOT_SECRET_KEY": secret,
+        "PALBOT_RECONCILE_GRACE": "2",
+        "PALBOT_RECONCILE_INTERVAL": "0.5",
+    }
+    for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "PALBOT_PUBLIC_URL"):
+        env.pop(name, None)
+    ports = []
+    for _ in range(2):
+        sock = reserve_socket()
+        ports.append(sock.getsockname()[1])
+        sock.close()
+    procs = [_serve(env, port) for port in ports]
+    senders = [
+        SlackSender(f"http://127.0.0.1:{p}", SIGNING_SECRET, fake_slack.response_url) for p in ports
+    ]
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    sandbox.configure(concurrency_cap=1000)
+    sandbox.fault(method="POST", path="/v2/conversations", latency=1.0)
+    acked: list[str] = []
+    lock = threading.Lock()
+
+    def fire(i: int) -> None:
+        try:
+            resp = senders[i % 2].command(f"start {pal_id} spread-{i}", channel=f"C{i:03d}")
+        except Exception:
+            return
+        if resp.status_code == 200:
+            with lock:
+                acked.append(f"spread-{i}")
+
+    threads = [threading.Thread(target=fire, args=(i,)) for i in range(24)]
+    for t in threads:
+        t.start()
+    try:
+        wait(lambda: len(acked) >= 12, what="half the burst acked")
+        wait(lambda: len(sandbox.requests("POST", "/v2/conversations")) >= 3, what="creates")
+        procs[0].send_signal(signal.SIGKILL)  # one process dies mid-burst
+        procs[0].wait(timeout=10)
+        for t in threads:
+            t.join(timeout=30)
+        time.sleep(1.2)  # creates already sent finish upstream
+        sandbox.admin.delete("/_sandbox/faults")
+        check = open_postgres_store(postgres_url, secret)
+        try:
+
+            def settled() -> bool:
+                convs = check.conversations
+                return not convs.open_starts() and not convs.undelivered()
+
+            wait(settled, timeout=40, what="the live process settled the dead one's starts")
+            upstream = {c["conversation_id"] for c in sandbox_active(sandbox)}
+            recorded = {c.conversation_id for c in check.conversations.list_active("T1")}
+            assert upstream and upstream == recorded
+            rows = list(check.audit.iter_entries(action="conversation.start"))
+            accepted = [r.seq for r in rows if r.outcome == "accepted"]
+            closes = Counter(r.detail["accepted_seq"] for r in rows if r.outcome != "accepted")
+            assert closes == dict.fromkeys(accepted, 1)
+            names = {r.detail.get("conversation_name") for r in rows if r.outcome == "accepted"}
+            assert all(name in names for name in acked)
+            assert check.audit.verify().ok
+        finally:
+            check.close()
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=30)
