@@ -88,7 +88,7 @@ class Stack:
 
     def stop(self) -> None:
         for proc in self.procs:
-            proc.terminate()
+            proc.terminate()  # palbot serve --workers N: its workers stop with it
         for proc in self.procs:
             try:
                 proc.wait(timeout=10)
@@ -98,7 +98,9 @@ class Stack:
             self.tmp.cleanup()
 
 
-def start_stack(with_bare: bool = True, extra_env: dict[str, str] | None = None) -> Stack:
+def start_stack(
+    with_bare: bool = True, extra_env: dict[str, str] | None = None, workers: int = 1
+) -> Stack:
     tmp = tempfile.TemporaryDirectory()
     db = Path(tmp.name) / "palbot.db"
     secret_key = Fernet.generate_key().decode()
@@ -165,7 +167,7 @@ def start_stack(with_bare: bool = True, extra_env: dict[str, str] | None = None)
     )
     env.update(extra_env or {})
     palbot_port = free_port()
-    palbot = _palbot_process(env, palbot_port)
+    palbot = _palbot_process(env, palbot_port, workers)
     procs.append(palbot)
     bare_url = bare_at_ack_url = None
     if with_bare:
@@ -210,9 +212,20 @@ def start_stack(with_bare: bool = True, extra_env: dict[str, str] | None = None)
     )
 
 
-def _palbot_process(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+def _palbot_process(env: dict[str, str], port: int, workers: int = 1) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "palbot", "--log-level", "warning", "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "palbot",
+            "--log-level",
+            "warning",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -255,3 +255,23 @@ def test_two_serve_processes_one_killed_mid_burst_lose_nothing(
             if proc.poll() is None:
                 proc.terminate()
                 proc.wait(timeout=30)
+
+
+def test_a_form_opened_on_one_process_is_submitted_to_the_other(
+    make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle, postgres_url: str
+) -> None:
+    a, b = two_palbots(make_palbot, postgres_url)
+    a.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
+    a.slack.command(f"patch {pal_id}")  # the form opens on A (its document kept in the store)
+    filled = fake_slack.wait_for(
+        "views.update", where=lambda c: c.args["view"].get("callback_id") == "pal_patch"
+    )[-1]
+    view = {**filled.args["view"], "id": filled.args["view_id"]}
+    gets = len(sandbox.requests("GET", f"/v2/pals/{pal_id}"))
+    patch = json.dumps([{"op": "replace", "path": "/pal_name", "value": "Shared"}])
+    answer = b.slack.submit(view, {"patch_json": patch}).json()  # ...and is submitted to B
+    assert answer["response_action"] == "update"
+    fake_slack.wait_for("views.update", where=lambda c: "Patched" in json.dumps(c.args))
+    assert len(sandbox.requests("GET", f"/v2/pals/{pal_id}")) == gets  # B had the document
+    assert len(sandbox.requests("PATCH")) == 1
