@@ -265,3 +265,34 @@ def test_stock_pals_listed_and_startable_and_faces_by_name(
     fake_slack.wait_response(
         where=lambda r: "Tavus Researcher" in json.dumps(r.args) and "face" in json.dumps(r.args)
     )
+
+
+def test_the_sandbox_accepts_both_naming_generations_on_every_endpoint(
+    sandbox: SandboxHandle,
+) -> None:
+    headers = {"x-api-key": SANDBOX_KEY}
+    made = httpx.post(
+        f"{sandbox.url}/v2/personas",
+        json={"persona_name": "Legacy", "system_prompt": "Hi.", "default_face_id": "r90bbd427f71"},
+        headers=headers,
+    )
+    assert made.status_code == 200 and made.json()["pal_name"] == "Legacy"
+    pal_id = made.json()["pal_id"]
+    listed = httpx.get(f"{sandbox.url}/v2/personas", headers=headers).json()
+    assert [p["pal_id"] for p in listed["data"]] == [pal_id]
+    replicas = httpx.get(f"{sandbox.url}/v2/replicas", headers=headers).json()["data"]
+    assert replicas and "replica_id" in replicas[0] and "replica_name" in replicas[0]
+    conv = httpx.post(
+        f"{sandbox.url}/v2/conversations",
+        json={"persona_id": pal_id, "replica_id": "r90bbd427f71", "test_mode": True},
+        headers=headers,
+    )
+    assert conv.status_code == 200 and conv.json()["conversation_id"]
+
+
+def test_the_create_form_offers_the_newer_values() -> None:
+    from palbot.slack.blocks.pals import create_modal
+    from palbot.slack.metadata import ModalMetadata
+
+    view = json.dumps(create_modal(ModalMetadata()))
+    assert '"speech-to-speech"' in view and '"time-based"' in view
