@@ -97,7 +97,6 @@ class PgDatabase:
         self._lock = threading.Lock()
         self._serving: int | None = None
         self._fail_fast_until = 0.0
-        self.background_checkpoints = False
         try:
             self.migrate(schema_version)
         except psycopg.OperationalError as exc:
@@ -177,9 +176,6 @@ class PgDatabase:
                     (version,),
                 )
         return version
-
-    def checkpoint(self, mode: str = "PASSIVE") -> tuple[int, int, int]:
-        return 0, 0, 0  # nothing like SQLite's WAL to copy back
 
     def integrity_check(self) -> str:
         return "ok" if self.ping() else "unreachable"
