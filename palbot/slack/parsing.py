@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass
 
 from palbot.services.validation import is_id
@@ -27,12 +29,19 @@ def normalize(text: str) -> str:
     return text.translate(_CURLY).strip()
 
 
+START_FLAGS = ("--test",)
+_FLAG = re.compile(
+    r"^[-\u2010-\u2015\u2212]{1,2}[A-Za-z][\w-]*$"
+)  # -x, --x, and dashes Slack makes
+
+
 @dataclass(frozen=True)
 class Command:
     sub: str
     arg: str | None = None
     rest: str = ""
     test: bool = False
+    unknown_flags: tuple[str, ...] = ()
 
 
 def parse(text: str | None) -> Command:
@@ -43,13 +52,25 @@ def parse(text: str | None) -> Command:
     sub = parts[0].lower()
     arg = parts[1] if len(parts) > 1 else None
     rest = parts[2].strip() if len(parts) > 2 else ""
-    test = False
-    if sub == "start":
-        if rest == "--test" or rest.endswith(" --test"):
-            test, rest = True, rest[: -len("--test")].strip()
-        elif arg == "--test" and not rest:
-            test, arg = True, None
-    return Command(sub, arg, rest, test)
+    if sub != "start":
+        return Command(sub, arg, rest)
+    if arg == "--test" and not rest:
+        return Command(sub, None, "", True)
+    # flags anywhere after the id: `--test` is a flag wherever it stands, never part of a name,
+    # and anything flag-shaped that palbot does not know is refused (never started, never billed)
+    words: list[str] = []
+    flags: list[str] = []
+    for word in rest.split():
+        (flags if _FLAG.match(word) else words).append(word)
+    unknown = tuple(f for f in flags if f not in START_FLAGS)
+    return Command(sub, arg, " ".join(words), "--test" in flags, unknown)
+
+
+def did_you_mean(flag: str) -> str:
+    """ "did you mean `--test`?" for a mistyped flag (a case, a dash, a swapped letter)."""
+    plain = flag.lstrip("-\u2010\u2011\u2012\u2013\u2014\u2015\u2212").lower()
+    found = difflib.get_close_matches(plain, [f.lstrip("-") for f in START_FLAGS], n=1, cutoff=0.5)
+    return f" Did you mean `--{found[0]}`?" if found else ""
 
 
 USAGE = {

@@ -276,3 +276,28 @@ def test_a_limit_refusal_says_who_can_change_it(
         "This workspace allows at most 1 concurrent conversations, and 1 are active or "
         "starting. End one first. A workspace admin can change it with `/pal limits`."
     )
+
+
+@pytest.mark.parametrize("text", ["-test", "--TEST", "--tset", "weekly \u2014test"])
+def test_a_mistyped_flag_never_becomes_a_billed_conversation(
+    palbot: PalbotHandle, sandbox: SandboxHandle, text: str
+) -> None:
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    answer = palbot.slack.command(f"start {pal_id} {text}").json()
+    said = json.dumps(answer)
+    assert "is not a flag palbot knows" in said and "Did you mean `--test`?" in said
+    palbot.settle()
+    assert sandbox.requests("POST", "/v2/conversations") == []
+    assert palbot.audit("conversation.start") == []
+
+
+def test_test_is_a_flag_anywhere_never_part_of_a_name(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    palbot.slack.command(f"start {pal_id} Demo --test please")
+    started(palbot, fake_slack)
+    [sent] = sandbox.requests("POST", "/v2/conversations")
+    assert sent["body"] == {"pal_id": pal_id, "conversation_name": "Demo please", "test_mode": True}

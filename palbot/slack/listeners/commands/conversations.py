@@ -8,7 +8,7 @@ from palbot.slack.blocks.common import ok_message
 from palbot.slack.checks import Usage
 from palbot.slack.context import Ctx
 from palbot.slack.flows.start import run_start
-from palbot.slack.parsing import is_id
+from palbot.slack.parsing import did_you_mean, is_id
 
 
 async def start(ctx: Ctx) -> None:
@@ -21,6 +21,9 @@ async def start(ctx: Ctx) -> None:
         return
     if not is_id(cmd.arg):
         raise Usage("start", f"`{cmd.arg[:40]}` is not a PAL id.")
+    if cmd.unknown_flags:  # a mistyped flag never becomes a billed conversation
+        flag = cmd.unknown_flags[0][:40]
+        raise Usage("start", f"`{flag}` is not a flag palbot knows.{did_you_mean(flag)}")
     if len(cmd.rest) > 200:
         raise Usage("start", "The conversation name is too long (200 characters at most).")
     if not ctx.actor.channel_id:
