@@ -216,11 +216,13 @@ class ConversationService:
             self.fail(accepted, "error", "no key", error="NoKey")
             raise StartFailed(exc.message) from None
         start = _Start(accepted, messages, client, self.limits.get(team))
+        start.pal_name = await self._pal_name(start)  # a PAL that does not exist says so first
         refusal = self.limits.refusal(team, start.limits, req.test_mode, accepted.seq)
         if refusal:
             detail = {"reason": "limit", "limits": start.limits.model_dump()}
             self.fail(accepted, "denied", "limit", **detail)
-            raise StartFailed(refusal)
+            active = self.rt.store.conversations.list_active(team)
+            raise StartFailed(refusal, active=active, capped=True)
         conv = await self._create(start)
         return await self.record_started(accepted.attempt_id, conv, messages, start.pal_name)
 
@@ -278,7 +280,6 @@ class ConversationService:
     async def _create(self, start: _Start) -> Conversation:
         """Name the PAL, post the placeholder, create the conversation once."""
         req = start.req
-        start.pal_name = await self._pal_name(start)
         self.rt.store.conversations.set_pal_name(start.accepted.attempt_id, start.pal_name)
         await self.rt.ack_first.wait_turn()
         try:

@@ -72,14 +72,19 @@ class LimitsService:
             if open_now >= limits.max_concurrent:
                 return (
                     f"This workspace allows at most {limits.max_concurrent} concurrent "
-                    f"conversations, and {open_now} are active or starting. End one "
-                    f"first. {who}"
+                    f"{plural(limits.max_concurrent, 'conversation')}, and {open_now} "
+                    f"{'is' if open_now == 1 else 'are'} active or starting. End one first. {who}"
                 )
         if limits.max_per_day is not None:
             today = store.count_started_since(team_id, day_start(), before_seq=seq)
             if today >= limits.max_per_day:
                 return (
-                    f"This workspace allows at most {limits.max_per_day} conversations per day "
-                    f"(UTC), and {today} were started today. {who}"
+                    f"This workspace allows at most {limits.max_per_day} "
+                    f"{plural(limits.max_per_day, 'conversation')} per day (UTC), and {today} "
+                    f"{'was' if today == 1 else 'were'} started today. {who}"
                 )
         return None
+
+
+def plural(count: int, word: str) -> str:
+    return word if count == 1 else word + "s"

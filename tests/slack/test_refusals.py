@@ -273,9 +273,34 @@ def test_a_limit_refusal_says_who_can_change_it(
     palbot.slack.command(f"start {pal_id} second")
     [refused] = fake_slack.wait_response(where=lambda r: "at most 1" in json.dumps(r.args))
     assert refused.args["text"] == (
-        "This workspace allows at most 1 concurrent conversations, and 1 are active or "
+        "This workspace allows at most 1 concurrent conversation, and 1 is active or "
         "starting. End one first. A workspace admin can change it with `/pal limits`."
     )
+    # the refusal lists the active conversation, with End for the person who may end it
+    [conv] = palbot.store.conversations.list_active("T1")
+    ends = [b.get("accessory", {}).get("value") for b in refused.args["blocks"]]
+    assert conv.conversation_id in ends
+    palbot.slack.command(f"start {pal_id} third", user="U_OTHER")
+    [other] = fake_slack.wait_response(
+        where=lambda r: "at most 1" in json.dumps(r.args) and r is not refused
+    )
+    assert "accessory" not in json.dumps(other.args["blocks"][1:])  # not theirs to end
+    assert conv.conversation_id in json.dumps(other.args)
+
+
+def test_a_pal_that_does_not_exist_is_said_before_any_limit(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    from palbot.store.models import Limits
+
+    palbot.connect_key()
+    palbot.store.workspaces.set_limits("T1", Limits(max_concurrent=1), set_by=ADMIN)
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    palbot.slack.command(f"start {pal_id} first")
+    started(palbot, fake_slack)
+    palbot.slack.command("start p-does-not-exist")
+    fake_slack.wait_response(where=lambda r: "No PAL `p-does-not-exist`" in json.dumps(r.args))
+    assert not any("at most 1" in json.dumps(r.args) for r in fake_slack.responses)
 
 
 @pytest.mark.parametrize("text", ["-test", "--TEST", "--tset", "weekly \u2014test"])

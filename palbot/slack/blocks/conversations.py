@@ -195,24 +195,28 @@ def failed_start_message(pal_name: str, user_id: str, reason: str) -> dict[str, 
     return {"text": text, "blocks": [section(f":x: {text}")]}
 
 
-def active_list_message(intro: str, records: list[ConversationRecord]) -> dict[str, Any]:
+def active_list_message(
+    intro: str, records: list[ConversationRecord], may_end: set[str] | None = None
+) -> dict[str, Any]:
+    """Active conversations, with End where the person may end them (`may_end`: ids; None:
+    all, and Slack's End asks palbot, which checks again)."""
     intro = escape(intro)  # often upstream's words: never markup
     blocks: list[dict[str, Any]] = [section(f":warning: {intro}")]
     for record in records[:20]:
-        blocks.append(
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": cut(
-                        f"{_title(record)} · started by <@{escape(record.started_by)}> · "
-                        f"{inline_code(record.conversation_id)}",
-                        3000,
-                    ),
-                },
-                "accessory": end_button(record.conversation_id),
-            }
-        )
+        line: dict[str, Any] = {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": cut(
+                    f"{_title(record)} · started by <@{escape(record.started_by)}> · "
+                    f"{inline_code(record.conversation_id)}",
+                    3000,
+                ),
+            },
+        }
+        if may_end is None or record.conversation_id in may_end:
+            line["accessory"] = end_button(record.conversation_id)
+        blocks.append(line)
     if not records:
         blocks.append(
             context(
@@ -286,10 +290,13 @@ def ended_text(record: ConversationRecord, already_ended: bool) -> str:
 
 
 def start_failed_blocks(
-    text: str, active: list[ConversationRecord], capped: bool
+    text: str,
+    active: list[ConversationRecord],
+    capped: bool,
+    may_end: set[str] | None = None,
 ) -> list[dict[str, Any]]:
     if capped:
-        blocks: list[dict[str, Any]] = active_list_message(text, active)["blocks"]
+        blocks: list[dict[str, Any]] = active_list_message(text, active, may_end)["blocks"]
         return blocks
     return [section(f":warning: {escape(text)}")]
 

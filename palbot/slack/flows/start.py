@@ -7,6 +7,7 @@ from palbot.slack.blocks import conversations as conv_blocks
 from palbot.slack.blocks.common import error_message, ok_message, result_view
 from palbot.slack.context import Ctx
 from palbot.slack.text import section
+from palbot.store.models import ConversationRecord
 
 TITLE = "Start conversation"
 
@@ -22,12 +23,22 @@ async def run_start(ctx: Ctx, accepted: AcceptedStart) -> None:
         elif accepted.req.test_mode:
             await ctx.reply.send(ok_message(text + " (test mode: nobody joins, no cost)"))
         return
+    may_end = await endable(ctx, result.active) if result.concurrency_limited else None
     if in_form:
         blocks = conv_blocks.start_failed_blocks(
-            result.message, result.active, result.concurrency_limited
+            result.message, result.active, result.concurrency_limited, may_end
         )
         await ctx.show(result_view(TITLE, blocks))
     elif result.concurrency_limited:
-        await ctx.reply.send(conv_blocks.active_list_message(result.message, result.active))
+        message = conv_blocks.active_list_message(result.message, result.active, may_end)
+        await ctx.reply.send(message)
     else:
         await ctx.reply.send(error_message(result.message))
+
+
+async def endable(ctx: Ctx, active: list[ConversationRecord]) -> set[str]:
+    """The conversations this person may end: their own, or all of them for an admin."""
+    own = {r.conversation_id for r in active if r.started_by == ctx.actor.user_id}
+    if len(own) == len(active) or not await ctx.is_admin():
+        return own
+    return {r.conversation_id for r in active}
