@@ -461,3 +461,23 @@ def test_a_big_wal_is_cut_back_once_caught_up(
         time.sleep(0.02)
     assert db.conn.execute("SELECT count(*) FROM meta WHERE key LIKE 'k%'").fetchone()[0] == 3000
     db.close()
+
+
+def test_database_files_are_private(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    key = Fernet.generate_key().decode()
+    old = os.umask(0o022)  # the usual umask: new files world-readable by default
+    try:
+        store = open_sqlite_store(tmp_path / "p.db", key)
+        store.workspaces.set_pal_key("T1", "sk-private-file-01", set_by="U1")
+        for name in ("p.db", "p.db-wal", "p.db-shm"):
+            mode = stat.S_IMODE((tmp_path / name).stat().st_mode)
+            assert mode == 0o600, (name, oct(mode))
+        store.close()
+        (tmp_path / "p.db").chmod(0o644)  # loosened by hand: made private again at start
+        open_sqlite_store(tmp_path / "p.db", key).close()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "p.db").stat().st_mode) == 0o600

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +23,21 @@ FAIL_FAST_SECONDS = 0.5  # after a lock was met there, its writes fail at once f
 CHECKPOINT_SECONDS = 0.05
 WAL_TRUNCATE_BYTES = 64 * 1024 * 1024  # a WAL file this big is cut back once caught up
 log = logging.getLogger("palbot.store")
+
+
+def private_file(path: Path) -> None:
+    """The database (its encrypted tokens, its audit log) readable by its owner only. SQLite
+    creates the -wal and -shm files with the database file's permissions, so they follow."""
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for part in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            mode = stat.S_IMODE(part.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if mode & 0o077:
+            log.warning("%s was readable by others (mode %o); made private (0600)", part, mode)
+            part.chmod(0o600)
 
 
 class DatabaseError(Exception):
@@ -53,6 +70,7 @@ class Database:
         self.background_checkpoints = bool(checkpoint_interval) and not in_memory
         if not in_memory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)
         self.migrate(schema_version)
         if self.background_checkpoints:
             assert checkpoint_interval is not None
