@@ -190,3 +190,28 @@ def test_field_errors_are_cut_at_a_sentence_never_inside_one() -> None:
     assert (
         whole_sentences(exact) == exact and len(whole_sentences(exact + "y")) <= FIELD_ERROR_CHARS
     )
+
+
+def test_whole_sentences_keeps_every_whole_sentence_that_fits() -> None:
+    from palbot.slack.failures import whole_sentences
+
+    one = "A" * 99 + ". "  # sentence 1 ends at 99
+    two = "B" * 99 + ". "  # sentence 2 ends at 200
+    three = "C" * 100
+    assert whole_sentences(one + two + three, 250) == one + "B" * 99 + "."
+    # a first sentence ending exactly at a third of the limit is still kept
+    edge = "x" * 82 + ". " + "y " * 200
+    assert whole_sentences(edge, 246) == "x" * 82 + "."  # 82 == 246 // 3
+    # else whole words, the trailing punctuation dropped, marked …
+    words = ("alpha, " * 60).strip()
+    cut = whole_sentences(words, 50)
+    assert cut == "alpha, alpha, alpha, alpha, alpha, alpha, alpha…" and len(cut) <= 50
+
+
+def test_the_redactor_replaces_the_longest_secret_first_and_only_real_ones() -> None:
+    from palbot.store.redact import REDACTED, redact
+
+    text = "key sk-123456-extra and sk-123456 and tiny abcde"
+    out = redact(text, ["sk-123456", "sk-123456-extra", "abcde"])
+    assert out == f"key {REDACTED} and {REDACTED} and tiny abcde"  # 5 characters: not a secret
+    assert redact("abcdef", ["abcdef"]) == REDACTED  # 6 characters: a secret
