@@ -184,6 +184,7 @@ def build_asgi(
             # PALBOT_SHUTDOWN_GRACE seconds. What is still open is durable: the next start's
             # reconciliation settles it.
             await bot.rt.aclose(bot.settings.palbot_shutdown_grace)
+            bot.convs.flush_delivered()  # the delivery marks still waiting for their batch
             await session.close()
             bot.store.close()
 

@@ -29,6 +29,7 @@ from palbot.services.validation import is_id
 from palbot.store.models import ConversationRecord, Limits, Outcome
 
 log = logging.getLogger("palbot.conversations")
+DELIVERED_FLUSH_SECONDS = 0.2
 DEBOUNCE_SECONDS = 5.0  # the same start, by the same person, repeated within this is one action
 LOST_CREATE_TEXT = (
     "The PAL API did not confirm the conversation in time, and palbot has not found it among "
@@ -119,6 +120,31 @@ class ConversationService:
         self.rt = rt
         self.audit = audit
         self.limits = limits
+        self._delivered: set[str] = set()  # marks written together, a moment later
+        self._flush: asyncio.TimerHandle | None = None
+
+    def delivered(self, conversation_id: str) -> None:
+        """Its message now shows what it is. Written in one batch a moment later, off the path
+        of a burst's acks; a mark lost in a crash only makes reconciliation update the
+        message once more (the same content: harmless)."""
+        self._delivered.add(conversation_id)
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(
+                DELIVERED_FLUSH_SECONDS, self.flush_delivered
+            )
+
+    @property
+    def pending_marks(self) -> int:
+        """Delivery marks waiting for their batch."""
+        return len(self._delivered)
+
+    def flush_delivered(self) -> None:
+        self._flush = None
+        marks, self._delivered = self._delivered, set()
+        try:
+            self.rt.store.conversations.mark_delivered(*marks)
+        except Exception:  # StoreBusy, or the store closing: reconciliation shows them again
+            log.info("delivery marks for %d conversations not written", len(marks))
 
     # ---- start -----------------------------------------------------------------------
 
@@ -274,13 +300,12 @@ class ConversationService:
             record = record.model_copy(
                 update={"channel_id": shown.channel_id, "message_ts": shown.ts}
             )
-        store.mark_delivered(record.conversation_id)
+        self.delivered(record.conversation_id)
         return record
 
     async def _create(self, start: _Start) -> Conversation:
         """Name the PAL, post the placeholder, create the conversation once."""
         req = start.req
-        self.rt.store.conversations.set_pal_name(start.accepted.attempt_id, start.pal_name)
         await self.rt.ack_first.wait_turn()
         try:
             start.ref = await start.messages.placeholder(
@@ -290,7 +315,7 @@ class ConversationService:
             self.fail(start.accepted, "error", "slack", error="slack", slack_error=exc.code)
             raise StartFailed(exc.message) from None
         self.rt.store.conversations.set_message(
-            start.accepted.attempt_id, start.ref.channel_id, start.ref.ts
+            start.accepted.attempt_id, start.ref.channel_id, start.ref.ts, start.pal_name
         )
         body = self._create_body(req, start.limits, start.accepted.callback_token)
         return await self._create_upstream(start, body)
@@ -371,7 +396,7 @@ class ConversationService:
         if start.ref is not None and await start.messages.failed(
             start.ref, start.pal_name, start.req.actor.user_id, reason
         ):
-            self.rt.store.conversations.mark_delivered(start.accepted.attempt_id)
+            self.delivered(start.accepted.attempt_id)
 
     async def _find_created(
         self,

@@ -51,9 +51,10 @@ class PalbotHandle:
         self.url = server.url
 
     def settle(self, timeout: float = 10.0) -> None:
-        """Wait until palbot has no after-ack work running (what earlier requests started)."""
+        """Wait until palbot has no after-ack work running (what earlier requests started),
+        and its delivery marks are written."""
         deadline = time.monotonic() + timeout
-        while self.bot.rt.background_tasks:
+        while self.bot.rt.background_tasks or self.bot.convs.pending_marks:
             assert time.monotonic() < deadline, "palbot's background work did not finish"
             time.sleep(0.005)
 

@@ -20,10 +20,10 @@ V1_V3 = [
         delivered integer NOT NULL DEFAULT 0)""",
     "CREATE UNIQUE INDEX conversations_callback_token ON conversations (callback_token)",
     "CREATE UNIQUE INDEX conversations_attempt_id ON conversations (attempt_id)",
-    "CREATE INDEX conversations_message ON conversations (channel_id, message_ts)",
     "CREATE INDEX conversations_team_status ON conversations (team_id, status)",
     "CREATE INDEX conversations_team_created ON conversations (team_id, created_at)",
-    "CREATE INDEX conversations_status_created ON conversations (status, created_at)",
+    """CREATE INDEX conversations_open ON conversations (created_at)
+        WHERE status IN ('starting', 'unknown') OR delivered = 0""",
     """CREATE TABLE audit_log (
         seq bigint PRIMARY KEY, at text NOT NULL, team_id text, user_id text,
         channel_id text, action text NOT NULL, target text, outcome text NOT NULL,

@@ -56,11 +56,15 @@ class SqliteConversationStore:
     def by_message(self, channel_id: str, message_ts: str) -> ConversationRecord | None:
         return self._one("channel_id = ? AND message_ts = ?", (channel_id, message_ts))
 
-    def set_message(self, conversation_id: str, channel_id: str, message_ts: str) -> None:
+    def set_message(
+        self, conversation_id: str, channel_id: str, message_ts: str, pal_name: str | None = None
+    ) -> None:
+        """Where its message is (and, with `pal_name`, the PAL's name): one write."""
         with self.db.write() as conn:
             conn.execute(
-                "UPDATE conversations SET channel_id = ?, message_ts = ? WHERE conversation_id = ?",
-                (channel_id, message_ts, conversation_id),
+                "UPDATE conversations SET channel_id = ?, message_ts = ?, "
+                "pal_name = COALESCE(?, pal_name) WHERE conversation_id = ?",
+                (channel_id, message_ts, pal_name, conversation_id),
             )
 
     def mark_ended(self, conversation_id: str, *, ended_by: str | None, reason: str | None) -> bool:
@@ -167,11 +171,15 @@ class SqliteConversationStore:
                 (pal_name, conversation_id),
             )
 
-    def mark_delivered(self, conversation_id: str) -> None:
+    def mark_delivered(self, *conversation_ids: str) -> None:
+        """Their messages show what they are (one write for any number of them)."""
+        if not conversation_ids:
+            return
+        marks = ", ".join("?" for _ in conversation_ids)
         with self.db.write() as conn:
             conn.execute(
-                "UPDATE conversations SET delivered = 1 WHERE conversation_id = ?",
-                (conversation_id,),
+                f"UPDATE conversations SET delivered = 1 WHERE conversation_id IN ({marks})",
+                conversation_ids,
             )
 
     def open_starts(self, older_than: float = 0.0) -> list[ConversationRecord]:
