@@ -147,6 +147,16 @@ def _patch_problem(value: Any, exc: api_errors.InvalidRequest) -> str:
     return f"{who}: {exc.detail}."
 
 
+def unfamiliar_notes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """A note for each value a change brought that palbot does not know (the API took it)."""
+    known_before = set(unfamiliar_values(before))
+    return [
+        f"Note: palbot does not know {value!r} for {field}; the PAL API accepted it."
+        for field, value in unfamiliar_values(after)
+        if (field, value) not in known_before
+    ]
+
+
 def no_such_pal(pal_id: str) -> str:
     return f"Not found: no PAL `{pal_id}` in this workspace's PAL account. `/pal list` shows them."
 
@@ -408,7 +418,8 @@ class PalService:
             hide_in_ops(_changes(before, after)),
             result.discarded_maker_changes,
             after,
-            words=[c.words() for c in changes_between(before, after)],
+            words=[c.words() for c in changes_between(before, after)]
+            + unfamiliar_notes(before, after),
         )
 
     async def patch_current(

@@ -296,3 +296,15 @@ def test_the_create_form_offers_the_newer_values() -> None:
 
     view = json.dumps(create_modal(ModalMetadata()))
     assert '"speech-to-speech"' in view and '"time-based"' in view
+
+
+def test_a_change_to_a_value_palbot_does_not_know_gets_a_note() -> None:
+    from palbot.services.pals import unfamiliar_notes
+
+    before = {"pipeline_mode": "warp", "layers": {"stt": {"stt_engine": "tavus-auto"}}}
+    after = {"pipeline_mode": "warp", "layers": {"stt": {"stt_engine": "tavus-nova"}}}
+    assert unfamiliar_notes(before, after) == [
+        "Note: palbot does not know 'tavus-nova' for layers.stt.stt_engine; the PAL API "
+        "accepted it."
+    ]  # the unchanged unknown pipeline mode is not noted again
+    assert unfamiliar_notes(after, after) == []
