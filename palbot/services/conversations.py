@@ -140,11 +140,13 @@ class ConversationService:
 
     def flush_delivered(self) -> None:
         self._flush = None
-        marks, self._delivered = self._delivered, set()
+        marks = set(self._delivered)
         try:
             self.rt.store.conversations.mark_delivered(*marks)
         except Exception:  # StoreBusy, or the store closing: reconciliation shows them again
             log.info("delivery marks for %d conversations not written", len(marks))
+        finally:  # pending until written (or given up), never in between
+            self._delivered -= marks
 
     # ---- start -----------------------------------------------------------------------
 

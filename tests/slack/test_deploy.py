@@ -20,8 +20,8 @@ from palbot.store.sqlite.store import open_sqlite_store
 from tests.cli import palbot as palbot_cli
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_client import SlackSender
-from tests.servers import reserve_socket
-from tests.slack.conftest import BOT_TOKEN, SIGNING_SECRET
+from tests.slack.conftest import SIGNING_SECRET
+from tests.slack.serving import free_port, serve_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -90,19 +90,9 @@ def test_migrate_says_where_the_schema_is(tmp_path: Path, postgres_url: str) -> 
 def test_serve_with_two_workers_on_postgresql(
     tmp_path: Path, fake_slack: FakeSlack, postgres_url: str
 ) -> None:
-    sock = reserve_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    env = {
-        **os.environ,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_API_URL": fake_slack.url + "/api/",
-        "PALBOT_SECRET_KEY": Fernet.generate_key().decode(),
-        "DATABASE_URL": postgres_url,
-    }
-    for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "PALBOT_PUBLIC_URL"):
-        env.pop(name, None)
+    port = free_port()
+    secret = Fernet.generate_key().decode()
+    env = serve_env(fake_slack, None, PALBOT_SECRET_KEY=secret, DATABASE_URL=postgres_url)
     proc = subprocess.Popen(
         [sys.executable, "-m", "palbot", "serve", "--port", str(port), "--workers", "2"],
         env=env,

@@ -6,7 +6,6 @@ kill -9 or SIGTERM in a burst — it ends recorded and shown, or failed and said
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import threading
@@ -24,8 +23,8 @@ from tests.cli import palbot as palbot_cli
 from tests.conftest import SANDBOX_KEY, SandboxHandle
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_client import SlackSender
-from tests.servers import reserve_socket
-from tests.slack.conftest import BOT_TOKEN, SIGNING_SECRET, USER, PalbotHandle
+from tests.slack.conftest import SIGNING_SECRET, USER, PalbotHandle
+from tests.slack.serving import free_port, serve_env
 from tests.slack.test_conversations import started
 from tests.slack.test_faults import REPO, _serve
 from tests.slack.test_lifecycle import on_server, post_callback
@@ -214,24 +213,16 @@ def _burst_env(
     store = open_sqlite_store(db, secret)
     store.workspaces.set_pal_key("T1", SANDBOX_KEY, set_by="U_ADMIN")
     store.close()
-    sock = reserve_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    env = {
-        **os.environ,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_API_URL": fake.url + "/api/",
-        "PAL_API_URL": sandbox.url,
-        "PALBOT_DATABASE": str(db),
-        "PALBOT_SECRET_KEY": secret,
-        "PALBOT_RECONCILE_GRACE": "2",
-        "PALBOT_RECONCILE_INTERVAL": "0.5",
-        "PALBOT_SHUTDOWN_GRACE": "10",
-    }
-    for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "PALBOT_PUBLIC_URL"):
-        env.pop(name, None)
-    return env, port, secret
+    env = serve_env(
+        fake,
+        sandbox,
+        PALBOT_DATABASE=str(db),
+        PALBOT_SECRET_KEY=secret,
+        PALBOT_RECONCILE_GRACE="2",
+        PALBOT_RECONCILE_INTERVAL="0.5",
+        PALBOT_SHUTDOWN_GRACE="10",
+    )
+    return env, free_port(), secret
 
 
 def _fire_burst(sender: SlackSender, pal_id: str, acked: list[str]) -> list[threading.Thread]:

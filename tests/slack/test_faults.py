@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,8 +19,7 @@ from tests.cli import palbot as palbot_cli
 from tests.conftest import SANDBOX_KEY, SandboxHandle
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_client import SlackSender
-from tests.servers import reserve_socket
-from tests.slack.conftest import BOT_TOKEN, SIGNING_SECRET, PalbotHandle
+from tests.slack.conftest import SIGNING_SECRET, PalbotHandle
 from tests.slack.test_conversations import started
 from tests.slack.test_pals import make_pal
 
@@ -123,20 +121,10 @@ def test_sigkill_in_a_burst_loses_no_acknowledged_action(
     pal_id = make_pal(sandbox, SANDBOX_KEY)
     sandbox.configure(concurrency_cap=1000)
     sandbox.fault(method="POST", path="/v2/conversations", latency=0.3)
-    sock = reserve_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    env = {
-        **os.environ,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_API_URL": fake_slack.url + "/api/",
-        "PAL_API_URL": sandbox.url,
-        "PALBOT_DATABASE": str(db),
-        "PALBOT_SECRET_KEY": secret,
-    }
-    for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "PALBOT_PUBLIC_URL"):
-        env.pop(name, None)
+    from tests.slack.serving import free_port, serve_env
+
+    port = free_port()
+    env = serve_env(fake_slack, sandbox, PALBOT_DATABASE=str(db), PALBOT_SECRET_KEY=secret)
     proc = _serve(env, port)
     sender = SlackSender(f"http://127.0.0.1:{port}", SIGNING_SECRET, fake_slack.response_url)
     acked: list[str] = []

@@ -166,14 +166,13 @@ def test_reconciliation_runs_in_one_process_and_moves_when_it_dies(
 def test_two_serve_processes_one_killed_mid_burst_lose_nothing(
     fake_slack: FakeSlack, sandbox: SandboxHandle, postgres_url: str
 ) -> None:
-    import os
     import signal
     import time
     from collections import Counter
 
     from tests.fakes.slack_client import SlackSender
-    from tests.servers import reserve_socket
-    from tests.slack.conftest import BOT_TOKEN, SIGNING_SECRET
+    from tests.slack.conftest import SIGNING_SECRET
+    from tests.slack.serving import free_port, serve_env
     from tests.slack.test_durability import sandbox_active, wait
     from tests.slack.test_faults import _serve
 
@@ -181,24 +180,15 @@ def test_two_serve_processes_one_killed_mid_burst_lose_nothing(
     seed = open_postgres_store(postgres_url, secret)
     seed.workspaces.set_pal_key("T1", SANDBOX_KEY, set_by=ADMIN)
     seed.close()
-    env = {
-        **os.environ,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_API_URL": fake_slack.url + "/api/",
-        "PAL_API_URL": sandbox.url,
-        "DATABASE_URL": postgres_url,
-        "PALBOT_SECRET_KEY": secret,
-        "PALBOT_RECONCILE_GRACE": "2",
-        "PALBOT_RECONCILE_INTERVAL": "0.5",
-    }
-    for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "PALBOT_PUBLIC_URL"):
-        env.pop(name, None)
-    ports = []
-    for _ in range(2):
-        sock = reserve_socket()
-        ports.append(sock.getsockname()[1])
-        sock.close()
+    env = serve_env(
+        fake_slack,
+        sandbox,
+        DATABASE_URL=postgres_url,
+        PALBOT_SECRET_KEY=secret,
+        PALBOT_RECONCILE_GRACE="2",
+        PALBOT_RECONCILE_INTERVAL="0.5",
+    )
+    ports = [free_port(), free_port()]
     procs = [_serve(env, port) for port in ports]
     senders = [
         SlackSender(f"http://127.0.0.1:{p}", SIGNING_SECRET, fake_slack.response_url) for p in ports

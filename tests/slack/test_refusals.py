@@ -260,16 +260,22 @@ def test_usage_and_failure_words_exactly(
     assert missing.args["blocks"][0]["text"]["text"].startswith(":warning: Not found: no PAL")
 
 
-def test_a_limit_refusal_says_who_can_change_it(
-    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
-) -> None:
+def at_a_limit_of_one(palbot: PalbotHandle, fake: FakeSlack, sandbox: SandboxHandle) -> str:
+    """A workspace allowed one conversation at a time, with one running; the PAL's id."""
     from palbot.store.models import Limits
 
     palbot.connect_key()
     palbot.store.workspaces.set_limits("T1", Limits(max_concurrent=1), set_by=ADMIN)
     pal_id = make_pal(sandbox, SANDBOX_KEY)
     palbot.slack.command(f"start {pal_id} first")
-    started(palbot, fake_slack)
+    started(palbot, fake)
+    return pal_id
+
+
+def test_a_limit_refusal_says_who_can_change_it(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    pal_id = at_a_limit_of_one(palbot, fake_slack, sandbox)
     palbot.slack.command(f"start {pal_id} second")
     [refused] = fake_slack.wait_response(where=lambda r: "at most 1" in json.dumps(r.args))
     assert refused.args["text"] == (
@@ -291,13 +297,7 @@ def test_a_limit_refusal_says_who_can_change_it(
 def test_a_pal_that_does_not_exist_is_said_before_any_limit(
     palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
 ) -> None:
-    from palbot.store.models import Limits
-
-    palbot.connect_key()
-    palbot.store.workspaces.set_limits("T1", Limits(max_concurrent=1), set_by=ADMIN)
-    pal_id = make_pal(sandbox, SANDBOX_KEY)
-    palbot.slack.command(f"start {pal_id} first")
-    started(palbot, fake_slack)
+    at_a_limit_of_one(palbot, fake_slack, sandbox)
     palbot.slack.command("start p-does-not-exist")
     fake_slack.wait_response(where=lambda r: "No PAL `p-does-not-exist`" in json.dumps(r.args))
     assert not any("at most 1" in json.dumps(r.args) for r in fake_slack.responses)
