@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from tests.conftest import SANDBOX_KEY, SandboxHandle
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_client import SlackSender
 from tests.slack.conftest import SIGNING_SECRET, USER, PalbotHandle
-from tests.slack.serving import free_port, serve_env
+from tests.slack.serving import fire_burst, free_port, serve_env
 from tests.slack.test_conversations import started
 from tests.slack.test_faults import REPO, _serve
 from tests.slack.test_lifecycle import on_server, post_callback
@@ -225,25 +224,6 @@ def _burst_env(
     return env, free_port(), secret
 
 
-def _fire_burst(sender: SlackSender, pal_id: str, acked: list[str]) -> list[threading.Thread]:
-    lock = threading.Lock()
-
-    def fire(i: int) -> None:
-        name = f"burst-{i:03d}"
-        try:
-            resp = sender.command(f"start {pal_id} {name}", channel=f"C{i:03d}")
-        except httpx.HTTPError:
-            return
-        if resp.status_code == 200:
-            with lock:
-                acked.append(name)
-
-    threads = [threading.Thread(target=fire, args=(i,)) for i in range(BURST)]
-    for t in threads:
-        t.start()
-    return threads
-
-
 def _stopped_in_a_burst(
     how: signal.Signals, tmp_path: Path, fake: FakeSlack, sandbox: SandboxHandle
 ) -> None:
@@ -254,7 +234,7 @@ def _stopped_in_a_burst(
     proc = _serve(env, port)
     sender = SlackSender(f"http://127.0.0.1:{port}", SIGNING_SECRET, fake.response_url)
     acked: list[str] = []
-    threads = _fire_burst(sender, pal_id, acked)
+    threads = fire_burst([sender], pal_id, BURST, acked)
     wait(lambda: len(acked) >= BURST // 2, what="half of the burst acked")
     # stopped while creates are in flight upstream (each takes 1 s there)
     wait(lambda: len(sandbox.requests("POST", "/v2/conversations")) >= 3, what="creates sent")

@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -127,22 +126,10 @@ def test_sigkill_in_a_burst_loses_no_acknowledged_action(
     env = serve_env(fake_slack, sandbox, PALBOT_DATABASE=str(db), PALBOT_SECRET_KEY=secret)
     proc = _serve(env, port)
     sender = SlackSender(f"http://127.0.0.1:{port}", SIGNING_SECRET, fake_slack.response_url)
+    from tests.slack.serving import fire_burst
+
     acked: list[str] = []
-    lock = threading.Lock()
-
-    def fire(i: int) -> None:
-        name = f"burst-{i:03d}"
-        try:
-            resp = sender.command(f"start {pal_id} {name}", channel=f"C{i:03d}")
-        except httpx.HTTPError:
-            return
-        if resp.status_code == 200:
-            with lock:
-                acked.append(name)
-
-    threads = [threading.Thread(target=fire, args=(i,)) for i in range(BURST)]
-    for t in threads:
-        t.start()
+    threads = fire_burst([sender], pal_id, BURST, acked)
     deadline = time.monotonic() + 30
     while len(acked) < BURST // 3:
         assert time.monotonic() < deadline, f"only {len(acked)} starts were acked in 30 s"

@@ -172,7 +172,7 @@ def test_two_serve_processes_one_killed_mid_burst_lose_nothing(
 
     from tests.fakes.slack_client import SlackSender
     from tests.slack.conftest import SIGNING_SECRET
-    from tests.slack.serving import free_port, serve_env
+    from tests.slack.serving import fire_burst, free_port, serve_env
     from tests.slack.test_durability import sandbox_active, wait
     from tests.slack.test_faults import _serve
 
@@ -197,20 +197,7 @@ def test_two_serve_processes_one_killed_mid_burst_lose_nothing(
     sandbox.configure(concurrency_cap=1000)
     sandbox.fault(method="POST", path="/v2/conversations", latency=1.0)
     acked: list[str] = []
-    lock = threading.Lock()
-
-    def fire(i: int) -> None:
-        try:
-            resp = senders[i % 2].command(f"start {pal_id} spread-{i}", channel=f"C{i:03d}")
-        except Exception:
-            return
-        if resp.status_code == 200:
-            with lock:
-                acked.append(f"spread-{i}")
-
-    threads = [threading.Thread(target=fire, args=(i,)) for i in range(24)]
-    for t in threads:
-        t.start()
+    threads = fire_burst(senders, pal_id, 24, acked, name="spread")
     try:
         wait(lambda: len(acked) >= 12, what="half the burst acked")
         wait(lambda: len(sandbox.requests("POST", "/v2/conversations")) >= 3, what="creates")
