@@ -185,6 +185,7 @@ def build_asgi(
             # reconciliation settles it.
             await bot.rt.aclose(bot.settings.palbot_shutdown_grace)
             bot.convs.flush_delivered()  # the delivery marks still waiting for their batch
+            bot.rt.step_down("reconcile", "poller")
             await session.close()
             bot.store.close()
 

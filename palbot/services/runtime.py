@@ -200,6 +200,15 @@ class Runtime:
         except StoreBusy:
             return False
 
+    def step_down(self, *duties: str) -> None:
+        """Give up these duties' leases (a clean shutdown: another process takes them at its
+        next round, not after the lease runs out)."""
+        for duty in duties:
+            try:
+                self.store.leases.release(duty, self.holder)
+            except Exception:  # StoreBusy, a closed store: the lease runs out on its own
+                log.info("lease %s not released", duty)
+
     # ---- background work -------------------------------------------------------------
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str = "palbot-task") -> None:

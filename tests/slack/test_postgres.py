@@ -156,11 +156,15 @@ def test_reconciliation_runs_in_one_process_and_moves_when_it_dies(
     for _ in range(5):  # it keeps it while it lives
         time.sleep(0.2)
         assert holder() == first
-    leader.server.stop()  # the leader dies
+    leader.server.stop()  # the leader stops (a deploy): it gives its lease up on the way out
+    row = a.store.db.conn.execute("SELECT holder FROM leases WHERE name = 'reconcile'").fetchone()
+    assert row is None or row[0] != first  # released, not left to run out
     deadline = time.monotonic() + 10
     while holder() != other.bot.rt.holder:
         assert time.monotonic() < deadline, "the lease did not move to the live process"
         time.sleep(0.05)
+    assert not other.bot.rt.store.leases.acquire("reconcile", "another-process", ttl=0.5)
+    assert holder() == other.bot.rt.holder  # a live holder keeps it
 
 
 def test_two_serve_processes_one_killed_mid_burst_lose_nothing(
