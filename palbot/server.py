@@ -72,20 +72,57 @@ def assemble(
     return Palbot(settings, store, rt, convs, lifecycle, app, services, slack, reconciler)
 
 
+MALFORMED = (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError)
+
+
+async def bounded_body(request: Request, limit: int) -> bytes | None:
+    """The request's body, read as it streams (Content-Length or chunked alike), or None as soon
+    as it passes `limit`: an oversized body is never held whole in memory."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    request._body = bytes(body)  # Starlette's cache: what the handler reads next
+    return request._body
+
+
+def signature_check(settings: Settings) -> Any:
+    """Slack's request signature, checked before Bolt parses anything (None: no secret)."""
+    secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    )
+    if not secret:
+        return None
+    from slack_sdk.signature import SignatureVerifier
+
+    verifier = SignatureVerifier(secret)
+
+    def valid(body: bytes, headers: Any) -> bool:
+        timestamp = headers.get("x-slack-request-timestamp", "")
+        signature = headers.get("x-slack-signature", "")
+        if not timestamp.isdigit() or not signature or len(signature) > 200:
+            return False
+        try:
+            return bool(verifier.is_valid(body=body, timestamp=timestamp, signature=signature))
+        except (TypeError, ValueError):
+            return False
+
+    return valid
+
+
 def callback_route(lifecycle: Lifecycle) -> Route:
     async def callback(request: Request) -> Response:
         token = request.path_params["token"]
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_CALLBACK_BYTES:
+        body = await bounded_body(request, MAX_CALLBACK_BYTES)
+        if body is None:
             return JSONResponse({"error": "body too large"}, status_code=413)
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_CALLBACK_BYTES:
-                return JSONResponse({"error": "body too large"}, status_code=413)
         try:
             event = CallbackEvent.model_validate(json.loads(body))
-        except (ValueError, ValidationError):
+        except (ValueError, ValidationError, RecursionError):
             return JSONResponse({"error": "malformed callback"}, status_code=400)
         try:
             status, what = lifecycle.accept(token, event)
@@ -119,16 +156,21 @@ def build_asgi(
     if slack_routes:
         handler = AsyncSlackRequestHandler(bot.app)
 
+        verify = signature_check(bot.settings)
+
         async def events(request: Request) -> Response:
-            length = request.headers.get("content-length", "")
-            if length.isdigit() and int(length) > MAX_SLACK_BODY:
-                return JSONResponse({"error": "body too large"}, status_code=413)
-            if len(await request.body()) > MAX_SLACK_BODY:  # cached for the handler
-                return JSONResponse({"error": "body too large"}, status_code=413)
+            if request.method == "POST":
+                body = await bounded_body(request, MAX_SLACK_BODY)  # cached for the handler
+                if body is None:
+                    return JSONResponse({"error": "body too large"}, status_code=413)
+                if verify is not None and not verify(body, request.headers):
+                    # a stranger: answered before anything parses (or logs) what they sent
+                    return JSONResponse({"error": "invalid signature"}, status_code=401)
             bot.rt.ack_first.enter()
             try:
                 return await handler.handle(request)
-            except ValueError:  # a payload that is not JSON: Bolt parses before verifying
+            except MALFORMED as exc:  # signed, yet not a payload Slack sends
+                log.info("malformed Slack request (%s): answered 400", type(exc).__name__)
                 return JSONResponse({"error": "malformed request"}, status_code=400)
             finally:
                 bot.rt.ack_first.leave()
