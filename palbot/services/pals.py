@@ -161,6 +161,9 @@ def no_such_pal(pal_id: str) -> str:
     return f"Not found: no PAL `{pal_id}` in this workspace's PAL account. `/pal list` shows them."
 
 
+CONFIRMATION_SECONDS = 600.0
+
+
 def claim_once(rt: Runtime, actor: Actor, key: str | None) -> None:
     """One user action, one effect: the first claim of `key` passes, a repeat (a retried
     request, a replayed click) raises Duplicate."""
@@ -390,10 +393,15 @@ class PalService:
             return PatchReport("unchanged", pal_id, name, [])
         except api_errors.PatchConflict as exc:
             ticket.close("error", error=type(exc).__name__, status=exc.status)
-            token = conflict_key or "pf-" + secrets.token_urlsafe(12)
-            self.rt.patch_sessions.set(
-                token, PatchSession(pal_id, before, ops=ops, response_url=response_url)
-            )
+            # the Overwrite confirmation: an unguessable token bound to who asked, in which
+            # workspace, for this PAL; single use; ten minutes
+            token = "pf-" + secrets.token_urlsafe(16)
+            actor = ticket.actor
+            session = PatchSession(
+                pal_id, before, ops=ops, response_url=response_url,
+                team_id=actor.team_id, user_id=actor.user_id,
+            )  # fmt: skip
+            self.rt.patch_sessions.set(token, session, ttl=CONFIRMATION_SECONDS)
             return PatchReport("conflict", pal_id, name, [], force_token=token)
         except api_errors.PalApiError as exc:
             ticket.close("error", error=type(exc).__name__, status=exc.status)
@@ -445,10 +453,15 @@ class PalService:
             raise
         return await self.patch(ticket, pal_id, ops, before, force=force, response_url=response_url)
 
-    def take_force(self, token: str) -> PatchSession | None:
-        """The patch an Overwrite confirmation stands for (single use)."""
-        session = self.rt.patch_sessions.pop(token)
-        return session if session is not None and session.ops else None
+    def take_force(self, token: str, actor: Actor) -> PatchSession | None:
+        """The patch an Overwrite confirmation stands for: only for the person who asked, in
+        their workspace, once. Another person's click leaves it untouched."""
+        session = self.rt.patch_sessions.get(token)
+        if session is None or not session.ops:
+            return None
+        if (session.team_id, session.user_id) != (actor.team_id, actor.user_id):
+            return None
+        return self.rt.patch_sessions.pop(token)  # None if the first click took it already
 
     # ---- delete ----------------------------------------------------------------------
 

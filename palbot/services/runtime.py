@@ -49,6 +49,8 @@ class PatchSession:
     ops: list[dict[str, Any]] | None = None
     response_url: str | None = None
     channel_id: str | None = None
+    team_id: str | None = None  # a confirmation is bound to who asked, in which workspace
+    user_id: str | None = None
 
 
 class StoredPatchSessions:
@@ -63,8 +65,8 @@ class StoredPatchSessions:
         data = self.store.sessions.get(key)
         return PatchSession(**data) if data else None
 
-    def set(self, key: str, session: PatchSession) -> None:
-        self.store.sessions.put(key, dataclasses.asdict(session), self.TTL)
+    def set(self, key: str, session: PatchSession, ttl: float | None = None) -> None:
+        self.store.sessions.put(key, dataclasses.asdict(session), ttl or self.TTL)
 
     def pop(self, key: str) -> PatchSession | None:
         data = self.store.sessions.pop(key)

@@ -247,3 +247,31 @@ def test_a_replayed_delete_click_deletes_once(
     palbot.settle()
     assert len(sandbox.requests("DELETE", f"/v2/pals/{pal_id}")) == 1
     assert [r.outcome for r in palbot.audit("pal.delete")] == ["accepted", "ok"]
+
+
+def test_an_overwrite_confirmation_is_bound_to_who_asked(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    sandbox.maker_changes(pal_id)
+    rename = '[{"op":"replace","path":"/pal_name","value":"Mine"}]'
+    palbot.slack.command(f"patch {pal_id} {rename}", user=USER)
+    [conflict] = fake_slack.wait_response(where=lambda r: "patch_force" in json.dumps(r.args))
+    button = next(
+        e for b in conflict.args["blocks"] if b["type"] == "actions" for e in b["elements"]
+    )
+    token = button["value"]
+    assert token.startswith("pf-") and len(token) > 20  # unguessable, not a view id
+    palbot.slack.block_action("patch_force", token, user=ADMIN)  # someone else: refused
+    palbot.slack.block_action("patch_force", token, user=USER, team="T2")  # another workspace
+    fake_slack.wait_response(count=2, where=lambda r: "someone else" in json.dumps(r.args))
+    palbot.settle()
+    assert len(sandbox.requests("PATCH")) == 1  # only the first, refused with 409
+    palbot.slack.block_action("patch_force", token, user=USER)  # the one who asked: once
+    fake_slack.wait_response(where=lambda r: "discarded" in json.dumps(r.args))
+    assert sandbox.requests("PATCH")[-1]["query"] == {"force": "true"}
+    palbot.slack.block_action("patch_force", token, user=USER)
+    fake_slack.wait_response(count=3, where=lambda r: "someone else" in json.dumps(r.args))
+    palbot.settle()
+    assert len(sandbox.requests("PATCH")) == 2

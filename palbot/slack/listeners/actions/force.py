@@ -7,12 +7,12 @@ from palbot.slack.blocks.common import loading_view
 from palbot.slack.context import Ctx
 from palbot.slack.flows.patch import TITLE, show_patch_report
 
-EXPIRED = "This confirmation has expired; run the patch again."
+EXPIRED = "This confirmation has expired (or it is someone else's); run the patch again."
 
 
 async def force_button(ctx: Ctx) -> None:
     pals = ctx.services.pals
-    session = pals.take_force(ctx.value)  # single use
+    session = pals.take_force(ctx.value, ctx.actor)  # theirs, single use
     if session is None or not session.ops:
         raise Invalid(EXPIRED)
     ticket = pals.accept_patch(ctx.actor, session.pal_id, session.ops, force=True)
