@@ -8,6 +8,8 @@ import re
 from collections.abc import Callable
 
 SLACK_TOKEN = re.compile(r"\b(xox[abposr]|xapp|xoxe(?:\.xox[bp])?)-[A-Za-z0-9.-]{6,}")
+# a conversation's callback URL holds its secret token (the access log prints every path)
+CALLBACK_TOKEN = re.compile(r"(/pal/callbacks/)[A-Za-z0-9_-]{8,}")
 REDACTED = "[redacted]"
 
 
@@ -18,6 +20,7 @@ class SecretFilter(logging.Filter):
 
     def scrub(self, text: str) -> str:
         text = SLACK_TOKEN.sub(lambda m: f"{m.group(1)}-{REDACTED}", text)
+        text = CALLBACK_TOKEN.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
         if self.known is not None:
             for secret in self.known():
                 if len(secret) >= 6 and secret in text:
@@ -40,4 +43,7 @@ def install(known: Callable[[], frozenset[str]] | None = None) -> SecretFilter:
     secret_filter = SecretFilter(known)
     for handler in logging.getLogger().handlers:
         handler.addFilter(secret_filter)
+    # uvicorn's loggers keep handlers of their own (and do not propagate): filter them too
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logging.getLogger(name).addFilter(secret_filter)
     return secret_filter

@@ -35,3 +35,25 @@ def test_tokens_and_known_secrets_are_scrubbed() -> None:
     ):
         assert secret not in text
     assert text.count("[redacted]") >= 5 and "Bearer xoxb-[redacted]" in text
+
+
+def test_callback_tokens_are_masked_in_the_access_log() -> None:
+    from palbot import logsafe
+
+    stream = io.StringIO()
+    access = logging.getLogger("uvicorn.access")
+    handler = logging.StreamHandler(stream)
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    installed = logsafe.install()
+    try:
+        token = "d3bAqZ7-secretcallbacktoken_0123456789abcdef"
+        # as uvicorn logs each request: '%s - "%s %s HTTP/%s" %d'
+        access.info(
+            '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "POST", f"/pal/callbacks/{token}", "1.1", 200
+        )
+    finally:
+        access.removeHandler(handler)
+        access.removeFilter(installed)
+    text = stream.getvalue()
+    assert token not in text and "/pal/callbacks/[redacted]" in text
