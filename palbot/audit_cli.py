@@ -56,7 +56,7 @@ def rotate(store: Store, secret_from_env: bool, out: TextIO) -> int:
     # With PALBOT_SECRET_KEY=new,old the rotation finishes onto the first key; else a new one.
     new_key = old_keys[0] if secret_from_env and len(old_keys) > 1 else generate_key()
     count = store.rotate_secret(new_key)
-    AuditTrail(store).record(
+    AuditTrail(store).record_now(
         "secret.rotate",
         "ok",
         Actor(team_id="", user_id="cli"),

@@ -28,13 +28,26 @@ class SecretFilter(logging.Filter):
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        clean = self.scrub(message)
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
-        if clean != message or record.args:
-            record.msg, record.args = clean, None
+        message = record.getMessage()
+        clean = self.scrub(message)
+        if clean == message:
+            return True
+        # Keep the record's shape where its arguments can be cleaned one by one: some
+        # formatters read `args` themselves (uvicorn's access log unpacks five of them).
+        if isinstance(record.args, tuple) and isinstance(record.msg, str):
+            args = tuple(self.scrub(a) if isinstance(a, str) else a for a in record.args)
+            msg = self.scrub(record.msg)
+            try:
+                shaped = msg % args if args else msg
+            except (TypeError, ValueError):
+                shaped = None
+            if shaped is not None and self.scrub(shaped) == shaped:
+                record.msg, record.args = msg, args
+                return True
+        record.msg, record.args = clean, None
         return True
 
 

@@ -125,7 +125,7 @@ def callback_route(lifecycle: Lifecycle) -> Route:
         except (ValueError, ValidationError, RecursionError):
             return JSONResponse({"error": "malformed callback"}, status_code=400)
         try:
-            status, what = lifecycle.accept(token, event)
+            status, what = await lifecycle.accept(token, event)
         except StoreBusy:  # not recorded: upstream's retry delivers it
             return JSONResponse(
                 {"ok": False, "result": "busy"}, status_code=503, headers={"Retry-After": "5"}
@@ -137,12 +137,17 @@ def callback_route(lifecycle: Lifecycle) -> Route:
 
 def health_route(store: Store) -> Route:
     async def healthz(request: Request) -> Response:
-        """Within a second whatever the database does: the check runs off the event loop."""
+        """Within a second whatever the database does: the check runs off the event loop.
+        The body says the database's state; a write lock held elsewhere is still 200 (reads
+        and acks go on; writes say "busy"), an unreachable or silent database 503."""
+        backend = "postgresql" if getattr(store.db, "is_postgres", False) else "sqlite"
         try:
-            ok = await asyncio.wait_for(asyncio.to_thread(store.ping), HEALTH_TIMEOUT)
+            state = await asyncio.wait_for(asyncio.to_thread(store.db.health), HEALTH_TIMEOUT)
         except TimeoutError:
-            ok = False
-        return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
+            state = f"no answer within {HEALTH_TIMEOUT} s"
+        ok = state in ("ok", "write-locked")
+        body = {"ok": ok, "database": {"backend": backend, "state": state}}
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     return Route("/healthz", healthz, methods=["GET"])
 
@@ -183,7 +188,9 @@ def build_asgi(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         bot.loop = asyncio.get_running_loop()
-        bot.store.db.serve_from_this_thread()  # a locked database never stalls this loop
+        # store work runs on the store's threads (`rt.db`); a store call on this loop's
+        # thread raises, so none can creep back in
+        bot.store.db.loop_guard.forbid()
         gc_tuning.freeze_startup()  # and full collections run when no request is waiting
         collector = asyncio.get_running_loop().create_task(
             gc_tuning.collect_when_quiet(bot.rt.ack_first)
@@ -226,9 +233,11 @@ def build_asgi(
             # PALBOT_SHUTDOWN_GRACE seconds. What is still open is durable: the next start's
             # reconciliation settles it.
             await bot.rt.aclose(bot.settings.palbot_shutdown_grace)
-            bot.convs.flush_delivered()  # the delivery marks still waiting for their batch
-            bot.rt.step_down("reconcile", "poller")
+            await bot.convs.flush_now()  # the delivery marks still waiting for their batch
+            await bot.rt.step_down("reconcile", "poller")
             await session.close()
+            bot.rt.db.close()
+            bot.store.db.loop_guard.allow()
             bot.store.close()
 
     return Starlette(routes=routes, lifespan=lifespan)

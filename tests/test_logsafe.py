@@ -37,12 +37,23 @@ def test_tokens_and_known_secrets_are_scrubbed() -> None:
     assert text.count("[redacted]") >= 5 and "Bearer xoxb-[redacted]" in text
 
 
+class StrictHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler that fails the test where logging would only print "--- Logging error ---"."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        raise AssertionError(f"the log record could not be formatted: {record.__dict__}")
+
+
 def test_callback_tokens_are_masked_in_the_access_log() -> None:
+    from uvicorn.logging import AccessFormatter
+
     from palbot import logsafe
 
     stream = io.StringIO()
     access = logging.getLogger("uvicorn.access")
-    handler = logging.StreamHandler(stream)
+    handler = StrictHandler(stream)
+    # uvicorn's own access formatter unpacks the record's five arguments itself
+    handler.setFormatter(AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s'))
     access.addHandler(handler)
     access.setLevel(logging.INFO)
     installed = logsafe.install()
@@ -52,8 +63,10 @@ def test_callback_tokens_are_masked_in_the_access_log() -> None:
         access.info(
             '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "POST", f"/pal/callbacks/{token}", "1.1", 200
         )
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:6", "GET", "/healthz", "1.1", 200)
     finally:
         access.removeHandler(handler)
         access.removeFilter(installed)
-    text = stream.getvalue()
-    assert token not in text and "/pal/callbacks/[redacted]" in text
+    lines = stream.getvalue().splitlines()
+    assert token not in lines[0] and "POST /pal/callbacks/[redacted] HTTP/1.1" in lines[0]
+    assert '127.0.0.1:6 - "GET /healthz HTTP/1.1" 200' in lines[1]

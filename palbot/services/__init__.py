@@ -33,7 +33,7 @@ class Services:
 
     @classmethod
     def build(cls, rt: Runtime) -> Services:
-        audit = AuditTrail(rt.store)
+        audit = AuditTrail(rt.store, rt.db)
         limits = LimitsService(rt, audit)
         return cls(
             rt=rt,

@@ -3,15 +3,22 @@
 An action whose result comes later is `accept`ed before the ack (an `accepted` row) and answered by
 exactly one closing row (`ok`, `denied`, `invalid` or `error`) that names the accepted row's seq.
 An action decided at once is `record`ed in one row. Nothing else appends to the audit log.
+
+The async methods run on the store's threads (never on the event loop); the `_now` ones write at
+once, for code already on a store thread (inside a transaction) or with no loop (the CLI).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from palbot.services.runtime import Actor
 from palbot.store.models import AuditAction, AuditEntry, Outcome
+
+T = TypeVar("T")
+Run = Callable[..., Awaitable[Any]]
 
 
 @dataclass
@@ -25,9 +32,16 @@ class Accepted:
     target: str | None = None
     channel_id: str | None = None
 
-    def close(self, outcome: Outcome, *, target: str | None = None, **detail: Any) -> AuditEntry:
+    async def close(
+        self, outcome: Outcome, *, target: str | None = None, **detail: Any
+    ) -> AuditEntry:
         """The row that gives this action its outcome (pointing back at the accepted row)."""
-        return self.trail.record(
+        return await self.trail.run(self.close_now, outcome, target=target, **detail)
+
+    def close_now(
+        self, outcome: Outcome, *, target: str | None = None, **detail: Any
+    ) -> AuditEntry:
+        return self.trail.record_now(
             self.action,
             outcome,
             self.actor,
@@ -40,10 +54,34 @@ class Accepted:
 class AuditTrail:
     """Over the store's audit log (the service, the CLI and reconciliation all write here)."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Any, run: Run | None = None) -> None:
         self.store = store
+        self.run: Run = run or _direct
 
-    def record(
+    async def record(
+        self,
+        action: AuditAction,
+        outcome: Outcome,
+        actor: Actor | None = None,
+        *,
+        team_id: str | None = None,
+        target: str | None = None,
+        detail: dict[str, Any] | None = None,
+        channel_id: str | None = None,
+    ) -> AuditEntry:
+        """As `record_now`, on a store thread."""
+        return await self.run(
+            self.record_now,
+            action,
+            outcome,
+            actor,
+            team_id=team_id,
+            target=target,
+            detail=detail,
+            channel_id=channel_id,
+        )
+
+    def record_now(
         self,
         action: AuditAction,
         outcome: Outcome,
@@ -66,7 +104,7 @@ class AuditTrail:
             detail=detail,
         )
 
-    def accept(
+    async def accept(
         self,
         action: AuditAction,
         actor: Actor,
@@ -75,7 +113,21 @@ class AuditTrail:
         channel_id: str | None = None,
         detail: dict[str, Any] | None = None,
     ) -> Accepted:
-        row = self.record(
+        """As `accept_now`, on a store thread."""
+        return await self.run(
+            self.accept_now, action, actor, target=target, channel_id=channel_id, detail=detail
+        )
+
+    def accept_now(
+        self,
+        action: AuditAction,
+        actor: Actor,
+        *,
+        target: str | None = None,
+        channel_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> Accepted:
+        row = self.record_now(
             action, "accepted", actor, target=target, channel_id=channel_id, detail=detail
         )
         return Accepted(self, action, actor, row.seq, target, channel_id or actor.channel_id)
@@ -87,12 +139,19 @@ class AuditTrail:
         restart), to close it now."""
         return Accepted(self, action, actor, seq, target, actor.channel_id)
 
-    def recent(self, actor: Actor, limit: int) -> list[AuditEntry]:
+    async def recent(self, actor: Actor, limit: int) -> list[AuditEntry]:
         """The workspace's last `limit` rows, and an `audit.read` row saying they were read."""
-        entries = self.store.audit.recent(actor.team_id, limit)
-        self.record("audit.read", "ok", actor, detail={"rows": len(entries)})
+        return await self.run(self._recent, actor, limit)
+
+    def _recent(self, actor: Actor, limit: int) -> list[AuditEntry]:
+        entries: list[AuditEntry] = self.store.audit.recent(actor.team_id, limit)
+        self.record_now("audit.read", "ok", actor, detail={"rows": len(entries)})
         return entries
 
-    def peek(self, team_id: str, limit: int) -> list[AuditEntry]:
+    async def peek(self, team_id: str, limit: int) -> list[AuditEntry]:
         """The last rows for a display that is not itself a read of the log (App Home)."""
-        return self.store.audit.recent(team_id, limit)
+        return await self.run(self.store.audit.recent, team_id, limit)
+
+
+async def _direct(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    return fn(*args, **kwargs)

@@ -141,8 +141,19 @@ class ConversationService:
     def flush_delivered(self) -> None:
         self._flush = None
         marks = set(self._delivered)
+        self.rt.spawn(self._write_marks(marks), name="palbot-delivery-marks")
+
+    async def flush_now(self) -> None:
+        """Write the waiting delivery marks at once (a clean shutdown)."""
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        if self._delivered:
+            await self._write_marks(set(self._delivered))
+
+    async def _write_marks(self, marks: set[str]) -> None:
         try:
-            self.rt.store.conversations.mark_delivered(*marks)
+            await self.rt.db(self.rt.store.conversations.mark_delivered, *marks)
         except Exception:  # StoreBusy, or the store closing: reconciliation shows them again
             log.info("delivery marks for %d conversations not written", len(marks))
         finally:  # pending until written (or given up), never in between
@@ -150,18 +161,22 @@ class ConversationService:
 
     # ---- start -----------------------------------------------------------------------
 
-    def accept(self, req: StartRequest) -> AcceptedStart:
+    async def accept(self, req: StartRequest) -> AcceptedStart:
         """The fast part, done before the ack: check, claim the action's keys, and write the
         start down (`accepted` audit row and a `starting` row, one commit) before any money is
         spent. Raises Invalid, Duplicate or NoKey; nothing is billed here."""
-        rt, actor = self.rt, req.actor
         if not is_id(req.pal_id):
             raise Invalid("That is not a PAL id (letters, digits, - and _).", field="pal_id")
+        attempt_id = "start-" + secrets.token_urlsafe(12)
+        token = secrets.token_urlsafe(32) if self.rt.settings.palbot_public_url else None
+        return await self.rt.db(self._write_start, req, attempt_id, token)
+
+    def _write_start(self, req: StartRequest, attempt_id: str, token: str | None) -> AcceptedStart:
+        """On a store thread: the key check, the claims and the rows, in one go."""
+        rt, actor = self.rt, req.actor
         workspace = rt.store.workspaces.get(actor.team_id)
         if workspace is None or not workspace.has_key:
             raise NoKey()  # before anything is claimed
-        attempt_id = "start-" + secrets.token_urlsafe(12)
-        token = secrets.token_urlsafe(32) if rt.settings.palbot_public_url else None
         with rt.store.transaction():  # the claims, the audit row and the start: one commit
             for key in req.dedupe_keys:
                 if not rt.store.idempotency.claim(key, team_id=actor.team_id):
@@ -175,7 +190,7 @@ class ConversationService:
                     "You just started a conversation with this PAL here; palbot did not "
                     "start a second one. Wait a few seconds to start another."
                 )
-            ticket = self.audit.accept(
+            ticket = self.audit.accept_now(
                 "conversation.start",
                 actor,
                 target=req.pal_id,
@@ -227,11 +242,17 @@ class ConversationService:
             self.rt.starts_running.discard(accepted.attempt_id)
         return StartResult(True, record=record)
 
-    def fail(self, accepted: AcceptedStart, outcome: Outcome, why: str, **detail: Any) -> None:
+    async def fail(
+        self, accepted: AcceptedStart, outcome: Outcome, why: str, **detail: Any
+    ) -> None:
         """The start ends here, nothing billed: its row and its audit row, in one commit."""
-        with self.rt.store.transaction():
-            self.rt.store.conversations.fail(accepted.attempt_id, why)
-            accepted.audit.close(outcome, target=accepted.req.pal_id, **detail)
+
+        def write() -> None:
+            with self.rt.store.transaction():
+                self.rt.store.conversations.fail(accepted.attempt_id, why)
+                accepted.audit.close_now(outcome, target=accepted.req.pal_id, **detail)
+
+        await self.rt.db(write)
 
     async def _run(
         self, messages: ConversationMessages, accepted: AcceptedStart
@@ -239,17 +260,17 @@ class ConversationService:
         req = accepted.req
         team = req.actor.team_id
         try:
-            client = self.rt.pal_client(team)
+            client = await self.rt.pal_client(team)
         except NoKey as exc:  # the key was removed between the ack and now
-            self.fail(accepted, "error", "no key", error="NoKey")
+            await self.fail(accepted, "error", "no key", error="NoKey")
             raise StartFailed(exc.message) from None
-        start = _Start(accepted, messages, client, self.limits.get(team))
+        start = _Start(accepted, messages, client, await self.limits.get(team))
         start.pal_name = await self._pal_name(start)  # a PAL that does not exist says so first
-        refusal = self.limits.refusal(team, start.limits, req.test_mode, accepted.seq)
+        refusal = await self.limits.refusal(team, start.limits, req.test_mode, accepted.seq)
         if refusal:
             detail = {"reason": "limit", "limits": start.limits.model_dump()}
-            self.fail(accepted, "denied", "limit", **detail)
-            active = self.rt.store.conversations.list_active(team)
+            await self.fail(accepted, "denied", "limit", **detail)
+            active = await self.active(team)
             raise StartFailed(refusal, active=active, capped=True)
         conv = await self._create(start)
         return await self.record_started(accepted.attempt_id, conv, messages, start.pal_name)
@@ -263,6 +284,16 @@ class ConversationService:
     ) -> ConversationRecord:
         """The PAL API created it: the row becomes the conversation and the `accepted` row gets
         its `ok` (one commit), then the message shows Join and End."""
+        record = await self.rt.db(self._write_started, attempt_id, conv, pal_name)
+        await self.rt.ack_first.wait_turn()
+        if messages is not None:
+            record = await self.show_started(messages, record) or record
+        return record
+
+    def _write_started(
+        self, attempt_id: str, conv: Conversation, pal_name: str | None
+    ) -> ConversationRecord:
+        """On a store thread: the row becomes the conversation, and its audit row, at once."""
         store = self.rt.store.conversations
         with self.rt.store.transaction():
             first = store.activate(
@@ -274,7 +305,7 @@ class ConversationService:
             if first and record.accepted_seq is not None:  # once, whoever recorded it
                 starter = Actor(record.team_id, record.started_by, record.channel_id)
                 ticket = self.audit.resume("conversation.start", starter, record.accepted_seq)
-                ticket.close(
+                ticket.close_now(
                     "ok",
                     target=conv.conversation_id,
                     pal_id=record.pal_id,
@@ -283,9 +314,6 @@ class ConversationService:
         if pal_name and not record.pal_name:
             record = record.model_copy(update={"pal_name": pal_name})
             store.set_pal_name(record.conversation_id, pal_name)
-        await self.rt.ack_first.wait_turn()
-        if messages is not None:
-            record = await self.show_started(messages, record) or record
         return record
 
     async def show_started(
@@ -298,7 +326,7 @@ class ConversationService:
         if shown is None:
             return None
         if (shown.channel_id, shown.ts) != (record.channel_id, record.message_ts):
-            store.set_message(record.conversation_id, shown.channel_id, shown.ts)
+            await self.rt.db(store.set_message, record.conversation_id, shown.channel_id, shown.ts)
             record = record.model_copy(
                 update={"channel_id": shown.channel_id, "message_ts": shown.ts}
             )
@@ -314,10 +342,14 @@ class ConversationService:
                 req.channel_id, start.pal_name, req.actor.user_id
             )
         except PostRefused as exc:
-            self.fail(start.accepted, "error", "slack", error="slack", slack_error=exc.code)
+            await self.fail(start.accepted, "error", "slack", error="slack", slack_error=exc.code)
             raise StartFailed(exc.message) from None
-        self.rt.store.conversations.set_message(
-            start.accepted.attempt_id, start.ref.channel_id, start.ref.ts, start.pal_name
+        await self.rt.db(
+            self.rt.store.conversations.set_message,
+            start.accepted.attempt_id,
+            start.ref.channel_id,
+            start.ref.ts,
+            start.pal_name,
         )
         body = self._create_body(req, start.limits, start.accepted.callback_token)
         return await self._create_upstream(start, body)
@@ -331,12 +363,12 @@ class ConversationService:
         try:
             pal = await start.client.get_pal(req.pal_id)
         except api_errors.NotFound:
-            self.fail(start.accepted, "error", "no such PAL", error="NotFound")
+            await self.fail(start.accepted, "error", "no such PAL", error="NotFound")
             raise StartFailed(
                 f"No PAL `{req.pal_id}` in this workspace's PAL account. `/pal list` shows them."
             ) from None
         except api_errors.PalApiError as exc:
-            self.fail(start.accepted, "error", exc.user_message, error=type(exc).__name__)
+            await self.fail(start.accepted, "error", exc.user_message, error=type(exc).__name__)
             raise StartFailed(str(exc)) from None
         name = pal.pal_name or req.pal_id
         self.rt.remember_pal(team, req.pal_id, name)
@@ -368,7 +400,8 @@ class ConversationService:
                     found.conversation_id,
                 )
                 return found
-            recorded = self.rt.store.conversations.by_attempt(start.accepted.attempt_id)
+            attempt_id = start.accepted.attempt_id
+            recorded = await self.rt.db(self.rt.store.conversations.by_attempt, attempt_id)
             if recorded is not None and recorded.status == "active":  # by its callback, meanwhile
                 return Conversation(
                     conversation_id=recorded.conversation_id,
@@ -378,19 +411,21 @@ class ConversationService:
             # Not found yet: it may still appear. Reconciliation (every
             # PALBOT_RECONCILE_INTERVAL s, once the start is PALBOT_RECONCILE_GRACE s old)
             # decides, and tells the starter.
-            self.rt.store.conversations.set_unknown(start.accepted.attempt_id)
+            await self.rt.db(self.rt.store.conversations.set_unknown, attempt_id)
             await self._failed(start, "the PAL API has not confirmed it yet; palbot is checking")
             raise StartFailed(LOST_CREATE_TEXT, pending=True) from None
         except api_errors.ConcurrencyLimit as exc:
-            self.fail(start.accepted, "error", exc.user_message, error="ConcurrencyLimit")
+            await self.fail(start.accepted, "error", exc.user_message, error="ConcurrencyLimit")
             await self._failed(start, exc.user_message)
-            active = self.rt.store.conversations.list_active(req.actor.team_id)
+            active = await self.active(req.actor.team_id)
             raise StartFailed(exc.user_message, active=active, capped=True) from None
         except api_errors.PalApiError as exc:
             if isinstance(exc, api_errors.NotFound):
                 self.rt.remember_pal(req.actor.team_id, req.pal_id, None)  # gone since cached
             kind = type(exc).__name__
-            self.fail(start.accepted, "error", exc.user_message, error=kind, status=exc.status)
+            await self.fail(
+                start.accepted, "error", exc.user_message, error=kind, status=exc.status
+            )
             await self._failed(start, exc.user_message)
             raise StartFailed(str(exc)) from None
 
@@ -417,7 +452,8 @@ class ConversationService:
                 page = await client.list_conversations(status="active", limit=50)
             except api_errors.PalApiError:
                 continue
-            known = {c.conversation_id for c in self.rt.store.conversations.list_active()}
+            active = await self.rt.db(self.rt.store.conversations.list_active)
+            known = {c.conversation_id for c in active}
             for conv in page.data:
                 created = parse_time(conv.created_at)
                 if (
@@ -430,9 +466,10 @@ class ConversationService:
 
     # ---- end -------------------------------------------------------------------------
 
-    def accept_end(self, actor: Actor, conversation_id: str) -> Accepted:
+    async def accept_end(self, actor: Actor, conversation_id: str) -> Accepted:
         """Audit `accepted` for an end request, before its ack."""
-        return self.audit.accept("conversation.end", actor, target=conversation_id[:128])
+        target = conversation_id[:128]
+        return await self.audit.accept("conversation.end", actor, target=target)
 
     async def end(
         self,
@@ -444,39 +481,43 @@ class ConversationService:
     ) -> EndResult:
         """End a conversation (its starter or an admin). Raises Invalid, Denied, NoKey or a
         PalApiError, each with its audit row written."""
-        ticket = accepted or self.accept_end(actor, conversation_id)
+        db = self.rt.db
+        ticket = accepted or await self.accept_end(actor, conversation_id)
         record = (
-            self.rt.store.conversations.get(conversation_id) if is_id(conversation_id) else None
+            await db(self.rt.store.conversations.get, conversation_id)
+            if is_id(conversation_id)
+            else None
         )
         if record is None or record.team_id != actor.team_id:
-            ticket.close("invalid", reason="unknown id")
+            await ticket.close("invalid", reason="unknown id")
             raise Invalid(
                 f"No conversation `{conversation_id[:64]}` was started from this workspace."
             )
         if record.started_by != actor.user_id and not await is_admin():
-            ticket.close("denied", reason="neither the starter nor an admin")
+            await ticket.close("denied", reason="neither the starter nor an admin")
             raise Denied(
                 "Only the person who started this conversation, or a workspace admin, can end it."
             )
         if record.status != "active":
-            ticket.close("ok", already_ended=True)
+            await ticket.close("ok", already_ended=True)
             return EndResult(record, already_ended=True)
         try:
-            await self.rt.pal_client(actor.team_id).end_conversation(conversation_id)
+            await (await self.rt.pal_client(actor.team_id)).end_conversation(conversation_id)
         except api_errors.NotFound:
             pass  # gone upstream already: record it as ended
         except (api_errors.PalApiError, NoKey) as exc:
-            ticket.close("error", error=type(exc).__name__)
+            await ticket.close("error", error=type(exc).__name__)
             raise
         ended = await self.record_end(
             messages, conversation_id, ended_by=actor.user_id, reason="ended from Slack"
         )
-        if not ended and self.rt.store.conversations.set_ended_by(conversation_id, actor.user_id):
+        store = self.rt.store.conversations
+        if not ended and await db(store.set_ended_by, conversation_id, actor.user_id):
             # the shutdown callback got here first: still say who ended it
-            latest = self.rt.store.conversations.get(conversation_id)
+            latest = await db(store.get, conversation_id)
             if latest is not None:
                 await messages.ended(latest)
-        ticket.close("ok")
+        await ticket.close("ok")
         return EndResult(record)
 
     async def record_end(
@@ -488,21 +529,21 @@ class ConversationService:
         reason: str | None,
     ) -> bool:
         """Mark ended once and update its message; False if it had already ended."""
-        store = self.rt.store.conversations
-        if not store.mark_ended(conversation_id, ended_by=ended_by, reason=reason):
+        store, db = self.rt.store.conversations, self.rt.db
+        if not await db(store.mark_ended, conversation_id, ended_by=ended_by, reason=reason):
             return False
-        record = store.get(conversation_id)
+        record = await db(store.get, conversation_id)
         if record is not None and messages is not None:
             await messages.ended(record)
         return True
 
     # ---- reads -----------------------------------------------------------------------
 
-    def active(self, team_id: str) -> list[ConversationRecord]:
-        return self.rt.store.conversations.list_active(team_id)
+    async def active(self, team_id: str) -> list[ConversationRecord]:
+        return await self.rt.db(self.rt.store.conversations.list_active, team_id)
 
-    def recent(self, team_id: str, limit: int = 10) -> list[ConversationRecord]:
-        return self.rt.store.conversations.recent(team_id, limit)
+    async def recent(self, team_id: str, limit: int = 10) -> list[ConversationRecord]:
+        return await self.rt.db(self.rt.store.conversations.recent, team_id, limit)
 
 
 def parse_time(value: str | None) -> datetime | None:

@@ -30,21 +30,24 @@ class HomeQuery:
         self.audit = audit
 
     async def load(self, viewer: Actor, is_admin: bool) -> HomeData:
-        workspace = self.rt.store.workspaces.get(viewer.team_id)
+        workspace = await self.rt.db(self.rt.store.workspaces.get, viewer.team_id)
         pals: list[dict[str, Any]] | None = None
         pals_error: str | None = None
         if workspace is not None and workspace.has_key:
             try:
-                client = self.rt.pal_client(viewer.team_id, deadline=HOME_BUDGET, max_retries=0)
+                client = await self.rt.pal_client(
+                    viewer.team_id, deadline=HOME_BUDGET, max_retries=0
+                )
                 pals = [p.raw for p in (await client.list_pals(limit=HOME_PALS)).data]
             except api_errors.PalApiError as exc:
                 pals_error = exc.user_message
             except NoKey:
                 pals_error = "No key connected."
+        db, team = self.rt.db, viewer.team_id
         return HomeData(
             workspace=workspace,
             pals=pals,
             pals_error=pals_error,
-            conversations=self.rt.store.conversations.recent(viewer.team_id, 10),
-            audit=self.audit.peek(viewer.team_id, 10) if is_admin else None,
+            conversations=await db(self.rt.store.conversations.recent, team, 10),
+            audit=await self.audit.peek(team, 10) if is_admin else None,
         )

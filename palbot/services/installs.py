@@ -31,14 +31,17 @@ class InstallService:
         """The OAuth states (CSRF protection of the install flow)."""
         return self.rt.store.oauth_states
 
+    async def bot_for_team(self, team_id: str) -> dict[str, Any] | None:
+        """The bot installation that can post in `team_id` (org-wide installs included)."""
+        return await self.rt.db(self._bot_for_team, team_id)
+
     def find_bot(
         self, enterprise_id: str | None, team_id: str | None, is_org: bool = False
     ) -> dict[str, Any] | None:
         """The bot row's data (its token included), or None."""
         return self.rt.store.installations.find_bot(enterprise_id, team_id, is_org)
 
-    def bot_for_team(self, team_id: str) -> dict[str, Any] | None:
-        """The bot installation that can post in `team_id` (org-wide installs included)."""
+    def _bot_for_team(self, team_id: str) -> dict[str, Any] | None:
         workspace = self.rt.store.workspaces.get(team_id)
         enterprise = workspace.enterprise_id if workspace else None
         bot = self.find_bot(enterprise, team_id)
@@ -46,7 +49,7 @@ class InstallService:
             bot = self.find_bot(enterprise, None, True)
         return bot
 
-    def installed(
+    async def installed(
         self,
         team_id: str | None,
         user_id: str | None,
@@ -57,31 +60,31 @@ class InstallService:
         self._forget(enterprise_id, team_id)
         installer = Actor(team_id=team_id or enterprise_id or "", user_id=user_id or "")
         detail = {"enterprise_id": enterprise_id, "org_wide": org_wide, "scopes": scopes}
-        self.audit.record("app.install", "ok", installer, detail=detail)
+        await self.audit.record("app.install", "ok", installer, detail=detail)
 
     async def uninstalled(
         self, enterprise_id: str | None, team_id: str | None, is_org: bool, reason: str
     ) -> None:
         team = None if is_org else team_id
-        self.rt.store.installations.delete_all(enterprise_id, team)
+        await self.rt.db(self.rt.store.installations.delete_all, enterprise_id, team)
         # drop the cached authorization once the rows are gone (a request racing in between
         # re-reads the store and finds nothing)
         self._forget(enterprise_id, team)
         detail = {"reason": reason, "enterprise_id": enterprise_id}
-        self.audit.record("app.uninstall", "ok", team_id=team_id or None, detail=detail)
+        await self.audit.record("app.uninstall", "ok", team_id=team_id or None, detail=detail)
         log.info("uninstalled from %s: tokens forgotten", team_id)
 
     async def tokens_revoked(
         self, enterprise_id: str | None, team_id: str | None, users: list[str], bot: bool
     ) -> None:
-        store = self.rt.store.installations
+        store, db = self.rt.store.installations, self.rt.db
         for user_id in users:
-            store.delete_installation(enterprise_id, team_id, user_id)
+            await db(store.delete_installation, enterprise_id, team_id, user_id)
         if bot:
-            store.delete_bot(enterprise_id, team_id)
+            await db(store.delete_bot, enterprise_id, team_id)
             self._forget(enterprise_id, team_id)
         detail = {"reason": "tokens_revoked", "users": len(users), "bot": bot}
-        self.audit.record("app.uninstall", "ok", team_id=team_id, detail=detail)
+        await self.audit.record("app.uninstall", "ok", team_id=team_id, detail=detail)
 
     def _forget(self, enterprise_id: str | None, team_id: str | None) -> None:
         for forget in self.on_forget:

@@ -25,20 +25,20 @@ class KeyService:
         self.rt = rt
         self.audit = audit
 
-    def status(self, team_id: str) -> Workspace | None:
-        return self.rt.store.workspaces.get(team_id)
+    async def status(self, team_id: str) -> Workspace | None:
+        return await self.rt.db(self.rt.store.workspaces.get, team_id)
 
-    def require(self, team_id: str) -> None:
+    async def require(self, team_id: str) -> None:
         """Raise NoKey unless the workspace has a key connected."""
-        workspace = self.rt.store.workspaces.get(team_id)
+        workspace = await self.status(team_id)
         if workspace is None or not workspace.has_key:
             raise NoKey()
 
-    def check_format(self, actor: Actor, api_key: str) -> str:
+    async def check_format(self, actor: Actor, api_key: str) -> str:
         try:
             return check_key_format(api_key)
         except Invalid:
-            self.audit.record("key.set", "invalid", actor, detail={"reason": "format"})
+            await self.audit.record("key.set", "invalid", actor, detail={"reason": "format"})
             raise
 
     async def verify(self, api_key: str, budget: float) -> None:
@@ -53,32 +53,41 @@ class KeyService:
                 field=fields.API_KEY,
             ) from None
 
-    def refuse(self, actor: Actor, exc: Exception, ticket: Accepted | None = None) -> None:
+    async def refuse(self, actor: Actor, exc: Exception, ticket: Accepted | None = None) -> None:
+        await self.rt.db(self._refuse, actor, exc, ticket)
+
+    def _refuse(self, actor: Actor, exc: Exception, ticket: Accepted | None) -> None:
         """Audit a key that failed its check: `invalid` if refused upstream, else `error`."""
         if isinstance(exc, Invalid):
             outcome, detail = "invalid", {"reason": "refused upstream"}
         else:
             outcome, detail = "error", {"error": type(exc).__name__}
         if ticket is not None:
-            ticket.close(outcome)  # type: ignore[arg-type]
+            ticket.close_now(outcome)  # type: ignore[arg-type]
         else:
-            self.audit.record("key.set", outcome, actor, detail=detail)  # type: ignore[arg-type]
+            self.audit.record_now("key.set", outcome, actor, detail=detail)  # type: ignore[arg-type]
 
-    def accept(self, actor: Actor) -> Accepted:
-        return self.audit.accept("key.set", actor)
+    async def accept(self, actor: Actor) -> Accepted:
+        return await self.audit.accept("key.set", actor)
 
-    def save(self, actor: Actor, api_key: str, ticket: Accepted | None = None) -> Workspace:
+    async def save(self, actor: Actor, api_key: str, ticket: Accepted | None = None) -> Workspace:
+        return await self.rt.db(self._save, actor, api_key, ticket)
+
+    def _save(self, actor: Actor, api_key: str, ticket: Accepted | None) -> Workspace:
         workspace = self.rt.store.workspaces.set_pal_key(
             actor.team_id, api_key, set_by=actor.user_id, enterprise_id=actor.enterprise_id
         )
         if ticket is not None:
-            ticket.close("ok", last4=workspace.key_last4)
+            ticket.close_now("ok", last4=workspace.key_last4)
         else:
-            self.audit.record("key.set", "ok", actor, detail={"last4": workspace.key_last4})
+            self.audit.record_now("key.set", "ok", actor, detail={"last4": workspace.key_last4})
         return workspace
 
-    def remove(self, actor: Actor) -> bool:
+    async def remove(self, actor: Actor) -> bool:
+        return await self.rt.db(self._remove, actor)
+
+    def _remove(self, actor: Actor) -> bool:
         removed = self.rt.store.workspaces.remove_pal_key(actor.team_id)
         detail = {} if removed else {"reason": "no key was connected"}
-        self.audit.record("key.remove", "ok" if removed else "invalid", actor, detail=detail)
+        self.audit.record_now("key.remove", "ok" if removed else "invalid", actor, detail=detail)
         return removed

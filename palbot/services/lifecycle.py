@@ -61,22 +61,34 @@ class Lifecycle:
         self.messages_for = messages_for
         self.reconciler = reconciler
 
-    def accept(self, token: str, event: CallbackEvent) -> tuple[int, str]:
+    async def accept(self, token: str, event: CallbackEvent) -> tuple[int, str]:
         """Validate and record a callback; returns (HTTP status, what happened). Work on Slack
         happens afterwards, in the background, so the PAL API gets its 2xx at once. A callback
         for a start whose answer palbot has not had (or lost) completes that start."""
+        status, what, record = await self.rt.db(self._accept_now, token, event)
+        if record is None:
+            return status, what
+        adopting = record.status in ("starting", "unknown")
+        work = self._adopt_then_deliver(record, event) if adopting else self.deliver(record, event)
+        self.rt.spawn(work, name=f"callback-{event.event_type}")
+        return status, what
+
+    def _accept_now(
+        self, token: str, event: CallbackEvent
+    ) -> tuple[int, str, ConversationRecord | None]:
+        """On a store thread: find the token's record, claim the event, audit it."""
         store = self.rt.store.conversations
         record = store.by_callback_token(token) if TOKEN.match(token) else None
         if record is None:
-            return 404, "unknown callback"
+            return 404, "unknown callback", None
         adopting = record.status in ("starting", "unknown")
         if record.conversation_id != event.conversation_id and not (
             adopting and is_id(event.conversation_id)
         ):
-            return 404, "unknown callback"
+            return 404, "unknown callback", None
         if not store.first_event(event.conversation_id, event.event_type):
-            return 200, "duplicate"
-        self.audit.record(
+            return 200, "duplicate", None
+        self.audit.record_now(
             "conversation.callback",
             "ok",
             team_id=record.team_id,
@@ -84,39 +96,40 @@ class Lifecycle:
             target=event.conversation_id,
             detail={"event_type": event.event_type, "known": event.event_type in KNOWN_EVENTS},
         )
-        work = self._adopt_then_deliver(record, event) if adopting else self.deliver(record, event)
-        self.rt.spawn(work, name=f"callback-{event.event_type}")
-        return 200, "accepted"
+        return 200, "accepted", record
 
     async def _adopt_then_deliver(self, record: ConversationRecord, event: CallbackEvent) -> None:
         """The callback names the conversation this start created: record it first."""
         try:
-            client = self.rt.pal_client(record.team_id, max_retries=1)
+            client = await self.rt.pal_client(record.team_id, max_retries=1)
             conv = await client.get_conversation(event.conversation_id)
         except (NoKey, api_errors.PalApiError) as exc:
             log.info("callback for an open start not adopted yet: %s", type(exc).__name__)
-            self.rt.store.conversations.release_event(event.conversation_id, event.event_type)
+            store = self.rt.store.conversations
+            await self.rt.db(store.release_event, event.conversation_id, event.event_type)
             return
-        current = self.rt.store.conversations.by_attempt(record.attempt_id or "")
+        store, db = self.rt.store.conversations, self.rt.db
+        current = await db(store.by_attempt, record.attempt_id or "")
         if current is not None and current.status in ("starting", "unknown"):
             record = await self.reconciler.adopt(current, conv)
         else:  # the create's own answer recorded it meanwhile
-            record = self.rt.store.conversations.get(event.conversation_id) or record
+            latest = await db(store.get, event.conversation_id)
+            record = latest or record
         await self.deliver(record, event)
 
     async def deliver(self, record: ConversationRecord, event: CallbackEvent) -> None:
         """Apply the event; it counts as handled only once its effect is delivered, so a
         failed Slack call leaves it for upstream's retry (or palbot's next look)."""
-        store = self.rt.store.conversations
+        store, db = self.rt.store.conversations, self.rt.db
         try:
             delivered = await self.apply(record, event)
         except Exception:
-            store.release_event(event.conversation_id, event.event_type)
+            await db(store.release_event, event.conversation_id, event.event_type)
             raise
         if delivered:
-            store.event_delivered(event.conversation_id, event.event_type)
+            await db(store.event_delivered, event.conversation_id, event.event_type)
         else:
-            store.release_event(event.conversation_id, event.event_type)
+            await db(store.release_event, event.conversation_id, event.event_type)
 
     async def apply(self, record: ConversationRecord, event: CallbackEvent) -> bool:
         """Show the event; True once it is shown (or there is nothing to show)."""
@@ -132,7 +145,7 @@ class Lifecycle:
             log.info("no way to post for %s: callback %s not shown", record.team_id, kind)
             return True  # uninstalled: nothing will ever show it
         if kind == "system.replica_joined":
-            current = self.rt.store.conversations.get(record.conversation_id)
+            current = await self.rt.db(self.rt.store.conversations.get, record.conversation_id)
             if current is not None and current.status == "active":  # not after an end
                 return await messages.joined(current)
             return True
@@ -156,9 +169,9 @@ class Lifecycle:
     async def poll_once(self) -> int:
         """Bring every active conversation's message up to date; returns how many ended."""
         ended = 0
-        for record in self.rt.store.conversations.list_active():
+        for record in await self.rt.db(self.rt.store.conversations.list_active):
             try:
-                client = self.rt.pal_client(record.team_id, max_retries=1)
+                client = await self.rt.pal_client(record.team_id, max_retries=1)
                 conv = await client.get_conversation(record.conversation_id)
             except NoKey:
                 continue
@@ -183,7 +196,7 @@ class Lifecycle:
         """Every `interval` seconds, in whichever process holds the `poller` lease."""
         while True:
             try:
-                if self.rt.leading("poller", interval):
+                if await self.rt.leading("poller", interval):
                     await self.poll_once()
             except Exception:
                 log.exception("conversation poller round failed")

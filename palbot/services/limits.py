@@ -45,21 +45,27 @@ class LimitsService:
         self.rt = rt
         self.audit = audit
 
-    def get(self, team_id: str) -> Limits:
-        workspace = self.rt.store.workspaces.get(team_id)
+    async def get(self, team_id: str) -> Limits:
+        workspace = await self.rt.db(self.rt.store.workspaces.get, team_id)
         return workspace.limits if workspace else Limits()
 
-    def set(self, actor: Actor, values: dict[str, str | None]) -> Limits:
+    async def set(self, actor: Actor, values: dict[str, str | None]) -> Limits:
+        return await self.rt.db(self._set, actor, values)
+
+    def _set(self, actor: Actor, values: dict[str, str | None]) -> Limits:
         try:
             limits = parse_limits(values)
         except Invalid as exc:
-            self.audit.record("limits.set", "invalid", actor, detail={"field": exc.field})
+            self.audit.record_now("limits.set", "invalid", actor, detail={"field": exc.field})
             raise
         self.rt.store.workspaces.set_limits(actor.team_id, limits, set_by=actor.user_id)
-        self.audit.record("limits.set", "ok", actor, detail=limits.model_dump())
+        self.audit.record_now("limits.set", "ok", actor, detail=limits.model_dump())
         return limits
 
-    def refusal(self, team_id: str, limits: Limits, test_mode: bool, seq: int) -> str | None:
+    async def refusal(self, team_id: str, limits: Limits, test_mode: bool, seq: int) -> str | None:
+        return await self.rt.db(self._refusal, team_id, limits, test_mode, seq)
+
+    def _refusal(self, team_id: str, limits: Limits, test_mode: bool, seq: int) -> str | None:
         """Why the start accepted as audit row `seq` would break the workspace's limits. Starts
         still in flight count when they were accepted earlier: of two racing starts the earlier
         goes first, in one process or several, with no lock."""

@@ -21,6 +21,7 @@ from palbot.services.errors import Duplicate, Invalid, NoKey, UserError
 from palbot.services.layer_secrets import hide_in_ops
 from palbot.services.patching import changes_between, check_patch, fit_patch
 from palbot.services.runtime import Actor, PatchSession, Runtime
+from palbot.store.models import AuditAction
 
 FORM_FIELD_PATHS = {
     ids.PERCEPTION_MODEL: ("perception", "perception_model"),
@@ -166,7 +167,7 @@ CONFIRMATION_SECONDS = 600.0
 
 def claim_once(rt: Runtime, actor: Actor, key: str | None) -> None:
     """One user action, one effect: the first claim of `key` passes, a repeat (a retried
-    request, a replayed click) raises Duplicate."""
+    request, a replayed click) raises Duplicate. On a store thread."""
     if key and not rt.store.idempotency.claim(key, team_id=actor.team_id):
         raise Duplicate("That request was already handled.")
 
@@ -203,7 +204,7 @@ class PalService:
     async def list_pals(
         self, actor: Actor, limit: int = 15
     ) -> tuple[list[dict[str, Any]], int | None]:
-        page = await self.rt.pal_client(actor.team_id).list_pals(limit=limit)
+        page = await (await self.rt.pal_client(actor.team_id)).list_pals(limit=limit)
         for pal in page.data:
             self.rt.remember_pal(actor.team_id, pal.pal_id, pal.pal_name or pal.pal_id)
         return [p.raw for p in page.data], page.total_count
@@ -211,7 +212,7 @@ class PalService:
     async def stock_pals(self, actor: Actor, limit: int = 8) -> list[dict[str, Any]]:
         """The account's stock PALs (`pal_type=system`); none when they cannot be listed."""
         try:
-            client = self.rt.pal_client(actor.team_id, max_retries=1)
+            client = await self.rt.pal_client(actor.team_id, max_retries=1)
             page = await client.list_pals(limit=limit, pal_type="system")
         except api_errors.PalApiError:
             return []
@@ -230,7 +231,7 @@ class PalService:
         self, actor: Actor, pal_id: str, *, deadline: float | None = None
     ) -> dict[str, Any]:
         retries = 0 if deadline is not None else None
-        client = self.rt.pal_client(actor.team_id, deadline=deadline, max_retries=retries)
+        client = await self.rt.pal_client(actor.team_id, deadline=deadline, max_retries=retries)
         try:
             return (await client.get_pal(pal_id)).raw
         except api_errors.NotFound:
@@ -238,7 +239,7 @@ class PalService:
 
     async def choices(self, actor: Actor, budget: float) -> list[tuple[str, str]]:
         """(pal_id, label) for a picker, within `budget` seconds."""
-        client = self.rt.pal_client(actor.team_id, deadline=budget, max_retries=0)
+        client = await self.rt.pal_client(actor.team_id, deadline=budget, max_retries=0)
         page = await client.list_pals(limit=100)
         return [(p.pal_id, f"{p.pal_name or p.pal_id} ({p.pal_id})") for p in page.data]
 
@@ -254,43 +255,58 @@ class PalService:
         cached = self._faces.get(actor.team_id)
         if cached is not None:
             return cached
-        client = self.rt.pal_client(actor.team_id, deadline=budget, max_retries=0)
+        client = await self.rt.pal_client(actor.team_id, deadline=budget, max_retries=0)
         page = await client.list_faces(limit=100)
         faces = [(f.face_id, f.face_name or f.face_id) for f in page.data]
         self._faces.set(actor.team_id, faces)
         return faces
 
-    def claim(self, actor: Actor, key: str | None) -> None:
+    async def claim(self, actor: Actor, key: str | None) -> None:
         """For an entry point that must act once per request (see `claim_once`)."""
-        claim_once(self.rt, actor, key)
+        if key:
+            await self.rt.db(claim_once, self.rt, actor, key)
 
-    def has_key(self, team_id: str) -> bool:
-        workspace = self.rt.store.workspaces.get(team_id)
+    async def has_key(self, team_id: str) -> bool:
+        workspace = await self.rt.db(self.rt.store.workspaces.get, team_id)
         return workspace is not None and workspace.has_key
+
+    def _accept_now(
+        self,
+        action: AuditAction,
+        actor: Actor,
+        dedupe_key: str | None,
+        *,
+        target: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> Accepted:
+        """On a store thread, in one go: NoKey before anything is claimed or audited, then
+        Duplicate for a repeated request, else the `accepted` row."""
+        workspace = self.rt.store.workspaces.get(actor.team_id)
+        if workspace is None or not workspace.has_key:
+            raise NoKey()
+        with self.rt.store.transaction():
+            claim_once(self.rt, actor, dedupe_key)
+            return self.audit.accept_now(action, actor, target=target, detail=detail)
 
     # ---- create ----------------------------------------------------------------------
 
-    def accept_create(
+    async def accept_create(
         self, actor: Actor, body: PalCreate, dedupe_key: str | None = None
     ) -> Accepted:
         """Before the ack: NoKey, or Duplicate for a repeated submission, else `accepted`."""
-        self.rt.pal_client(actor.team_id)  # NoKey before anything is claimed or audited
-        self._claim(actor, dedupe_key)
-        return self.audit.accept("pal.create", actor, detail={"pal_name": body.pal_name})
+        detail = {"pal_name": body.pal_name}
+        return await self.rt.db(self._accept_now, "pal.create", actor, dedupe_key, detail=detail)
 
-    def _claim(self, actor: Actor, dedupe_key: str | None) -> None:
-        claim_once(self.rt, actor, dedupe_key)
-
-    def refuse_create(self, actor: Actor, exc: Invalid) -> None:
+    async def refuse_create(self, actor: Actor, exc: Invalid) -> None:
         detail = {"field": exc.field, "reason": exc.message}
-        self.audit.record("pal.create", "invalid", actor, detail=detail)
+        await self.audit.record("pal.create", "invalid", actor, detail=detail)
 
     async def create(self, actor: Actor, body: PalCreate, ticket: Accepted) -> dict[str, Any]:
-        client = self._client(ticket)
+        client = await self._client(ticket)
         try:
             pal = await client.create_pal(body)
         except api_errors.PalApiError as exc:
-            ticket.close("error", error=type(exc).__name__, status=exc.status)
+            await ticket.close("error", error=type(exc).__name__, status=exc.status)
             if isinstance(exc, api_errors.NotFound):  # upstream's 400 "Invalid default_face_id"
                 raise Invalid(
                     f"No face `{body.default_face_id}` in this PAL account (the PAL API says: "
@@ -299,16 +315,16 @@ class PalService:
                     field=ids.DEFAULT_FACE_ID,
                 ) from None
             raise
-        ticket.close("ok", target=pal.pal_id, pal_name=pal.pal_name)
+        await ticket.close("ok", target=pal.pal_id, pal_name=pal.pal_name)
         self.rt.remember_pal(actor.team_id, pal.pal_id, pal.pal_name)
         return pal.raw or pal.model_dump()
 
-    def _client(self, ticket: Accepted) -> PalApiClient:
+    async def _client(self, ticket: Accepted) -> PalApiClient:
         """The workspace's PAL API client; a key removed meanwhile closes the accepted row."""
         try:
-            return self.rt.pal_client(ticket.actor.team_id)
+            return await self.rt.pal_client(ticket.actor.team_id)
         except NoKey:
-            ticket.close("error", error="NoKey")
+            await ticket.close("error", error="NoKey")
             raise
 
     # ---- patch -----------------------------------------------------------------------
@@ -322,14 +338,14 @@ class PalService:
         session = PatchSession(
             pal_id=pal_id, doc=doc, response_url=response_url, channel_id=actor.channel_id
         )
-        self.rt.patch_sessions.set(form_id, session)
+        await self.rt.patch_sessions.set(form_id, session)
         return doc
 
     async def patch_session(
         self, actor: Actor, pal_id: str, form_id: str, response_url: str | None, budget: float
     ) -> PatchSession:
         """The document the form was opened on; fetched within `budget` if palbot restarted."""
-        session = self.rt.patch_sessions.get(form_id)
+        session = await self.rt.patch_sessions.get(form_id)
         if session is not None:
             return session
         try:
@@ -341,7 +357,7 @@ class PalService:
             ) from None
         return PatchSession(pal_id=pal_id, doc=doc, response_url=response_url)
 
-    def check_patch(
+    async def check_patch(
         self, actor: Actor, pal_id: str, doc: dict[str, Any], ops: list[dict[str, Any]], field: str
     ) -> list[dict[str, Any]]:
         """The local pre-check, on the operations that will be sent (`fit_patch`); a misfit is
@@ -350,15 +366,15 @@ class PalService:
         try:
             check_patch(doc, fitted, field=field)
         except Invalid as exc:
-            self.refuse_patch(actor, pal_id, exc)
+            await self.refuse_patch(actor, pal_id, exc)
             raise
         return fitted
 
-    def refuse_patch(self, actor: Actor, pal_id: str, exc: Invalid) -> None:
+    async def refuse_patch(self, actor: Actor, pal_id: str, exc: Invalid) -> None:
         detail = {"reason": exc.message}
-        self.audit.record("pal.patch", "invalid", actor, target=pal_id, detail=detail)
+        await self.audit.record("pal.patch", "invalid", actor, target=pal_id, detail=detail)
 
-    def accept_patch(
+    async def accept_patch(
         self,
         actor: Actor,
         pal_id: str,
@@ -366,9 +382,10 @@ class PalService:
         force: bool = False,
         dedupe_key: str | None = None,
     ) -> Accepted:
-        self._claim(actor, dedupe_key)
         detail = {"ops": hide_in_ops(ops), "force": force}  # layer credentials never stored
-        return self.audit.accept("pal.patch", actor, target=pal_id, detail=detail)
+        return await self.rt.db(
+            self._accept_now, "pal.patch", actor, dedupe_key, target=pal_id, detail=detail
+        )
 
     async def patch(
         self,
@@ -384,15 +401,15 @@ class PalService:
         """PATCH upstream and report how it ended. A conflict keeps the patch server-side under
         `conflict_key` (or a fresh token) for an Overwrite confirmation."""
         expected = check_patch(before, ops)
-        client = self._client(ticket)
+        client = await self._client(ticket)
         name = pal_name_of(before)
         try:
             result = await client.patch_pal(pal_id, ops, force=force)
         except api_errors.NoChange:
-            ticket.close("ok", changed=False)
+            await ticket.close("ok", changed=False)
             return PatchReport("unchanged", pal_id, name, [])
         except api_errors.PatchConflict as exc:
-            ticket.close("error", error=type(exc).__name__, status=exc.status)
+            await ticket.close("error", error=type(exc).__name__, status=exc.status)
             # the Overwrite confirmation: an unguessable token bound to who asked, in which
             # workspace, for this PAL; single use; ten minutes
             token = "pf-" + secrets.token_urlsafe(16)
@@ -401,10 +418,10 @@ class PalService:
                 pal_id, before, ops=ops, response_url=response_url,
                 team_id=actor.team_id, user_id=actor.user_id,
             )  # fmt: skip
-            self.rt.patch_sessions.set(token, session, ttl=CONFIRMATION_SECONDS)
+            await self.rt.patch_sessions.set(token, session, ttl=CONFIRMATION_SECONDS)
             return PatchReport("conflict", pal_id, name, [], force_token=token)
         except api_errors.PalApiError as exc:
-            ticket.close("error", error=type(exc).__name__, status=exc.status)
+            await ticket.close("error", error=type(exc).__name__, status=exc.status)
             unknown = unfamiliar_values(expected)
             if isinstance(exc, api_errors.InvalidPatch) and unknown:
                 said = ", ".join(f"`{v}` for {f}" for f, v in unknown[:3])
@@ -415,10 +432,12 @@ class PalService:
             raise
         after = result.pal.raw if result.pal is not None and result.pal.raw else expected
         after = {k: v for k, v in after.items() if k != "discarded_maker_changes"}
-        ticket.close("ok", changed=True, discarded_maker_changes=result.discarded_maker_changes)
+        await ticket.close(
+            "ok", changed=True, discarded_maker_changes=result.discarded_maker_changes
+        )
         self.rt.remember_pal(ticket.actor.team_id, pal_id, after.get("pal_name") or pal_id)
         if conflict_key:
-            self.rt.patch_sessions.pop(conflict_key)
+            await self.rt.patch_sessions.pop(conflict_key)
         return PatchReport(
             "patched",
             pal_id,
@@ -443,40 +462,40 @@ class PalService:
         try:
             before = await self.get(ticket.actor, pal_id)
         except (UserError, api_errors.PalApiError) as exc:
-            ticket.close("error", error=type(exc).__name__)
+            await ticket.close("error", error=type(exc).__name__)
             raise
         ops = fit_patch(before, ops)
         try:
             check_patch(before, ops, field="patch")
         except Invalid as exc:
-            ticket.close("invalid", reason=exc.message)
+            await ticket.close("invalid", reason=exc.message)
             raise
         return await self.patch(ticket, pal_id, ops, before, force=force, response_url=response_url)
 
-    def take_force(self, token: str, actor: Actor) -> PatchSession | None:
+    async def take_force(self, token: str, actor: Actor) -> PatchSession | None:
         """The patch an Overwrite confirmation stands for: only for the person who asked, in
         their workspace, once. Another person's click leaves it untouched."""
-        session = self.rt.patch_sessions.get(token)
+        session = await self.rt.patch_sessions.get(token)
         if session is None or not session.ops:
             return None
         if (session.team_id, session.user_id) != (actor.team_id, actor.user_id):
             return None
-        return self.rt.patch_sessions.pop(token)  # None if the first click took it already
+        return await self.rt.patch_sessions.pop(token)  # None if the first click took it already
 
     # ---- delete ----------------------------------------------------------------------
 
-    def accept_delete(self, actor: Actor, pal_id: str) -> Accepted:
-        return self.audit.accept("pal.delete", actor, target=pal_id)
+    async def accept_delete(self, actor: Actor, pal_id: str) -> Accepted:
+        return await self.audit.accept("pal.delete", actor, target=pal_id)
 
     async def delete(self, ticket: Accepted, pal_id: str) -> None:
-        client = self._client(ticket)
+        client = await self._client(ticket)
         try:
             await client.delete_pal(pal_id)
             self.rt.remember_pal(ticket.actor.team_id, pal_id, None)
         except api_errors.PalApiError as exc:
-            ticket.close("error", error=type(exc).__name__)
+            await ticket.close("error", error=type(exc).__name__)
             raise
-        ticket.close("ok")
+        await ticket.close("ok")
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:

@@ -74,15 +74,15 @@ class Reconciler:
         grace = self.rt.settings.palbot_reconcile_grace if grace is None else grace
         report = ReconcileReport()
         async with self._lock:
-            store = self.rt.store.conversations
-            for record in store.open_starts(older_than=grace):
+            store, db = self.rt.store.conversations, self.rt.db
+            for record in await db(store.open_starts, older_than=grace):
                 if record.attempt_id not in self.rt.starts_running:
                     await self.settle(record, report)
-            for record in store.undelivered(older_than=grace):
+            for record in await db(store.undelivered, older_than=grace):
                 if await self.redeliver(record):
                     report.redelivered += 1
             audit_log = self.rt.store.audit
-            for row in audit_log.open_accepted(INTERRUPTED_ACTIONS, older_than=grace):
+            for row in await db(audit_log.open_accepted, INTERRUPTED_ACTIONS, older_than=grace):
                 if await self.settle_interrupted(row):
                     report.interrupted += 1
         if report.found or report.failed or report.redelivered:
@@ -93,7 +93,7 @@ class Reconciler:
         """Every `interval` seconds, in whichever process holds the `reconcile` lease."""
         while True:
             try:
-                if self.rt.leading("reconcile", interval):
+                if await self.rt.leading("reconcile", interval):
                     await self.run_once()
             except Exception:
                 log.exception("reconciliation round failed")
@@ -103,7 +103,7 @@ class Reconciler:
 
     async def settle(self, record: ConversationRecord, report: ReconcileReport) -> None:
         try:
-            client = self.rt.pal_client(record.team_id, max_retries=1)
+            client = await self.rt.pal_client(record.team_id, max_retries=1)
         except NoKey:
             await self.give_up(record, KEY_REMOVED)
             report.failed += 1
@@ -124,7 +124,8 @@ class Reconciler:
     async def find(self, client: PalApiClient, record: ConversationRecord) -> Conversation | None:
         """The conversation this start created, among the account's active ones."""
         page = await client.list_conversations(status="active", limit=100)
-        known = {c.conversation_id for c in self.rt.store.conversations.list_active()}
+        active = await self.rt.db(self.rt.store.conversations.list_active)
+        known = {c.conversation_id for c in active}
         fresh = [c for c in page.data if c.conversation_id not in known]
         if record.callback_token:  # the strongest match: the URL only this start knows
             for conv in fresh:
@@ -155,14 +156,17 @@ class Reconciler:
                 ref = await messages.placeholder(
                     record.channel_id, pal_name or record.pal_id, record.started_by
                 )
-                self.rt.store.conversations.set_message(
-                    record.conversation_id, ref.channel_id, ref.ts
+                await self.rt.db(
+                    self.rt.store.conversations.set_message,
+                    record.conversation_id,
+                    ref.channel_id,
+                    ref.ts,
                 )
             except Exception as exc:  # PostRefused and the like: the starter is still told
                 log.info("no placeholder for %s: %s", record.attempt_id, type(exc).__name__)
         attempt = record.attempt_id or record.conversation_id
         started = await self.convs.record_started(attempt, conv, messages, pal_name)
-        self._note(record, found=True, conversation_id=conv.conversation_id)
+        await self.rt.db(self._note, record, found=True, conversation_id=conv.conversation_id)
         if messages is not None:
             await messages.start_settled(started, True)
         return started
@@ -170,16 +174,9 @@ class Reconciler:
     async def give_up(self, record: ConversationRecord, reason: str) -> None:
         """The start created nothing: it failed, its message says so, the starter is told."""
         store = self.rt.store.conversations
-        attempt = record.attempt_id or record.conversation_id
-        with self.rt.store.transaction():
-            if not store.fail(attempt, reason):
-                return  # decided meanwhile (a late answer, a callback)
-            if record.accepted_seq is not None:
-                starter = Actor(record.team_id, record.started_by, record.channel_id)
-                ticket = self.audit.resume("conversation.start", starter, record.accepted_seq)
-                ticket.close("error", target=record.pal_id, error="NotCreated", reconciled=True)
-            self._note(record, found=False)
-        failed = store.by_attempt(attempt) or record
+        failed = await self.rt.db(self._fail_now, record, reason)
+        if failed is None:
+            return  # decided meanwhile (a late answer, a callback)
         messages = await self.messages_for(record.team_id)
         if messages is None:
             return
@@ -187,8 +184,23 @@ class Reconciler:
             ref = MessageRef(failed.channel_id, failed.message_ts)
             pal = failed.pal_name or failed.pal_id
             if await messages.failed(ref, pal, failed.started_by, reason):
-                store.mark_delivered(failed.conversation_id)
+                await self.rt.db(store.mark_delivered, failed.conversation_id)
         await messages.start_settled(failed, False)
+
+    def _fail_now(self, record: ConversationRecord, reason: str) -> ConversationRecord | None:
+        """On a store thread: the start failed, its audit row closed, the decision noted;
+        None if it was decided meanwhile."""
+        store = self.rt.store.conversations
+        attempt = record.attempt_id or record.conversation_id
+        with self.rt.store.transaction():
+            if not store.fail(attempt, reason):
+                return None
+            if record.accepted_seq is not None:
+                starter = Actor(record.team_id, record.started_by, record.channel_id)
+                ticket = self.audit.resume("conversation.start", starter, record.accepted_seq)
+                ticket.close_now("error", target=record.pal_id, error="NotCreated", reconciled=True)
+            self._note(record, found=False)
+        return store.by_attempt(attempt) or record
 
     async def settle_interrupted(self, row: AuditEntry) -> bool:
         """An action a process accepted and never finished: finish it (an End), or close it
@@ -197,7 +209,7 @@ class Reconciler:
         ticket = self.audit.resume(row.action, actor, row.seq, target=row.target)  # type: ignore[arg-type]
         if row.action == "conversation.end":
             return await self._finish_end(ticket, actor, row.target or "")
-        ticket.close("error", error="Interrupted", reconciled=True)
+        await ticket.close("error", error="Interrupted", reconciled=True)
         name = str(row.detail.get("pal_name") or "")
         text = INTERRUPTED_TEXT.get(row.action, "palbot stopped while doing what you asked.")
         messages = await self.messages_for(actor.team_id)
@@ -209,27 +221,26 @@ class Reconciler:
 
     async def _finish_end(self, ticket: Accepted, actor: Actor, conversation_id: str) -> bool:
         """The person asked to end it: end it now (it may have ended meanwhile)."""
-        record = self.rt.store.conversations.get(conversation_id)
+        record = await self.rt.db(self.rt.store.conversations.get, conversation_id)
         if record is None or record.team_id != actor.team_id:
-            ticket.close("invalid", reason="unknown id", reconciled=True)
+            await ticket.close("invalid", reason="unknown id", reconciled=True)
             return True
         messages = await self.messages_for(actor.team_id)
         if record.status == "active":
             try:
-                await self.rt.pal_client(actor.team_id, max_retries=1).end_conversation(
-                    conversation_id
-                )
+                client = await self.rt.pal_client(actor.team_id, max_retries=1)
+                await client.end_conversation(conversation_id)
             except api_errors.NotFound:
                 pass  # gone upstream already
             except api_errors.PalApiError:
                 return False  # the next round tries again
             except NoKey:
-                ticket.close("error", error="NoKey", reconciled=True)
+                await ticket.close("error", error="NoKey", reconciled=True)
                 return True
             await self.convs.record_end(
                 messages, conversation_id, ended_by=actor.user_id, reason="ended from Slack"
             )
-        ticket.close("ok", reconciled=True)
+        await ticket.close("ok", reconciled=True)
         if messages is not None and actor.user_id:
             pal = record.pal_name or record.pal_id
             await messages.tell(
@@ -253,13 +264,14 @@ class Reconciler:
         else:
             done = True  # nothing was ever posted: nothing to correct
         if done:
-            self.rt.store.conversations.mark_delivered(record.conversation_id)
+            await self.rt.db(self.rt.store.conversations.mark_delivered, record.conversation_id)
         return done
 
     def _note(
         self, record: ConversationRecord, *, found: bool, conversation_id: str | None = None
     ) -> None:
-        self.audit.record(
+        """On a store thread: the `conversation.reconcile` row."""
+        self.audit.record_now(
             "conversation.reconcile",
             "ok",
             team_id=record.team_id,

@@ -24,6 +24,7 @@ from palbot.services.cache import TTLCache
 from palbot.services.errors import NoKey
 from palbot.store import Store
 from palbot.store.errors import StoreBusy
+from palbot.store.offloop import StoreThreads, threads_for
 
 log = logging.getLogger("palbot.services")
 PAL_NAME_SECONDS = 120.0
@@ -58,18 +59,19 @@ class StoredPatchSessions:
 
     TTL = 3600.0
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, db: StoreThreads) -> None:
         self.store = store
+        self.db = db
 
-    def get(self, key: str) -> PatchSession | None:
-        data = self.store.sessions.get(key)
+    async def get(self, key: str) -> PatchSession | None:
+        data = await self.db(self.store.sessions.get, key)
         return PatchSession(**data) if data else None
 
-    def set(self, key: str, session: PatchSession, ttl: float | None = None) -> None:
-        self.store.sessions.put(key, dataclasses.asdict(session), ttl or self.TTL)
+    async def set(self, key: str, session: PatchSession, ttl: float | None = None) -> None:
+        await self.db(self.store.sessions.put, key, dataclasses.asdict(session), ttl or self.TTL)
 
-    def pop(self, key: str) -> PatchSession | None:
-        data = self.store.sessions.pop(key)
+    async def pop(self, key: str) -> PatchSession | None:
+        data = await self.db(self.store.sessions.pop, key)
         return PatchSession(**data) if data else None
 
 
@@ -143,12 +145,14 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.store = store
+        # every store call made while serving runs on the store's threads, never on the loop
+        self.db = StoreThreads(store.db, threads_for(store.db))
         self.http = http or httpx.AsyncClient(
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=32)
         )
         # what a later request needs (a Patch form's document, an Overwrite confirmation):
         # stored, so the submission may reach any process
-        self.patch_sessions = StoredPatchSessions(store)
+        self.patch_sessions = StoredPatchSessions(store, self.db)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.work_slots = asyncio.Semaphore(WORK_SLOTS)
         self.ack_first = AckFirst()
@@ -163,10 +167,10 @@ class Runtime:
 
     # ---- PAL API ---------------------------------------------------------------------
 
-    def pal_client(
+    async def pal_client(
         self, team_id: str, *, deadline: float | None = None, max_retries: int | None = None
     ) -> PalApiClient:
-        key = self.store.workspaces.get_pal_key(team_id)
+        key = await self.db(self.store.workspaces.get_pal_key, team_id)
         if not key:
             raise NoKey()
         return self.pal_client_for_key(key, deadline=deadline, max_retries=max_retries)
@@ -194,20 +198,21 @@ class Runtime:
 
     # ---- duties that run in one process at a time ----
 
-    def leading(self, duty: str, interval: float) -> bool:
+    async def leading(self, duty: str, interval: float) -> bool:
         """True when this process holds (or just took) the lease on `duty`: it runs this
         round. A holder that stops renewing (it died) loses it after three rounds."""
         try:
-            return bool(self.store.leases.acquire(duty, self.holder, ttl=max(3 * interval, 1.0)))
+            ttl = max(3 * interval, 1.0)
+            return bool(await self.db(self.store.leases.acquire, duty, self.holder, ttl=ttl))
         except StoreBusy:
             return False
 
-    def step_down(self, *duties: str) -> None:
+    async def step_down(self, *duties: str) -> None:
         """Give up these duties' leases (a clean shutdown: another process takes them at its
         next round, not after the lease runs out)."""
         for duty in duties:
             try:
-                self.store.leases.release(duty, self.holder)
+                await self.db(self.store.leases.release, duty, self.holder)
             except Exception:  # StoreBusy, a closed store: the lease runs out on its own
                 log.info("lease %s not released", duty)
 

@@ -73,7 +73,9 @@ class StoreAuthorize(AsyncAuthorize):
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
         is_org = bool(context.get("is_enterprise_install"))
-        bot = self.store.find_bot(enterprise_id, team_id, is_org)
+        bot = await self.store.async_find_bot(
+            enterprise_id=enterprise_id, team_id=team_id, is_enterprise_install=is_org
+        )
         if bot is None or not bot.bot_token:
             self._cache.pop(key, None)
             return None
@@ -102,7 +104,7 @@ class PalbotOAuthFlow(AsyncOAuthFlow):
         self, request: AsyncBoltRequest, installation: Installation
     ) -> None:
         await super().store_installation(request, installation)
-        self.installs.installed(
+        await self.installs.installed(
             installation.team_id,
             installation.user_id,
             installation.enterprise_id,
@@ -159,7 +161,7 @@ def build_app(services: Services) -> tuple[AsyncApp, SlackDeps]:
 def _oauth_app(services: Services, common: dict[str, Any]) -> AsyncApp:
     s = services.rt.settings
     assert s.slack_client_id and s.slack_client_secret
-    store = SlackInstallationStore(services.installs.records)
+    store = SlackInstallationStore(services.installs.records, services.rt.db)
     authorize = StoreAuthorize(store)
     services.installs.on_forget.append(authorize.forget)
     client = web_client(s.slack_api_url)
@@ -170,7 +172,7 @@ def _oauth_app(services: Services, common: dict[str, Any]) -> AsyncApp:
         scopes=bot_scopes(),
         user_scopes=[],
         installation_store=store,
-        state_store=SlackOAuthStateStore(services.installs.states),
+        state_store=SlackOAuthStateStore(services.installs.states, services.rt.db),
         install_path="/slack/install",
         redirect_uri_path="/slack/oauth_redirect",
         redirect_uri=redirect,

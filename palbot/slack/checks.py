@@ -62,7 +62,7 @@ class NeedsKey:
     after_ack: bool = False
 
     async def __call__(self, ctx: Ctx) -> None:
-        ctx.services.keys.require(ctx.actor.team_id)
+        await ctx.services.keys.require(ctx.actor.team_id)
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class Once:
         else:
             stamp = ctx.action.get("action_ts")
             key = f"action:{ctx.action.get('action_id')}:{stamp}" if stamp else None
-        ctx.services.pals.claim(ctx.actor, key)
+        await ctx.services.pals.claim(ctx.actor, key)
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class Accept:
     after_ack: bool = False
 
     async def __call__(self, ctx: Ctx) -> None:
-        ctx.accepted = ctx.services.audit.accept(self.action, ctx.actor, target=ctx.target)
+        ctx.accepted = await ctx.services.audit.accept(self.action, ctx.actor, target=ctx.target)
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,8 @@ class AdminOnly:
         if ctx.accepted is not None:
             detail["accepted_seq"] = ctx.accepted.seq
         target = ctx.target if self.targeted else None
-        ctx.services.audit.record(self.action, "denied", ctx.actor, target=target, detail=detail)
+        await ctx.services.audit.record(
+            self.action, "denied", ctx.actor, target=target, detail=detail
+        )
         text = ADMIN_ONLY_FORM if ctx.surface == "view" else ADMIN_ONLY
         raise Denied(text.format(what=self.what), field=self.field)

@@ -61,7 +61,7 @@ class SlackClients:
     async def for_team(self, team_id: str) -> AsyncWebClient | None:
         if self.single is not None:
             return self.single
-        bot = self.installs.bot_for_team(team_id)
+        bot = await self.installs.bot_for_team(team_id)
         if bot is None or not bot.get("bot_token"):
             return None
         return web_client(self.base_url, bot["bot_token"], self.session)

@@ -7,6 +7,7 @@ The store keeps installations as encrypted rows of plain data; this adapter turn
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
@@ -26,23 +27,31 @@ def _bot(data: dict[str, Any] | None) -> Bot | None:
     return bot
 
 
+async def _direct(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return fn(*args, **kwargs)
+
+
 class SlackInstallationStore(AsyncInstallationStore):
-    def __init__(self, records: Any) -> None:
+    """`run` carries each store call off the event loop (the server's store threads); without
+    it (tests, the CLI, no loop serving Slack) calls are made directly."""
+
+    def __init__(self, records: Any, run: Callable[..., Any] | None = None) -> None:
         self.records = records
+        self.run = run or _direct
 
     @property
     def logger(self) -> logging.Logger:
         return log
 
     async def async_save(self, installation: Installation) -> None:
-        self.save(installation)
+        await self.run(self.save, installation)
 
     def save(self, installation: Installation) -> None:
         bot = installation.to_bot().to_dict_for_copying() if installation.bot_token else None
         self.records.save(installation.to_dict_for_copying(), bot)
 
     async def async_save_bot(self, bot: Bot) -> None:
-        self.records.save_bot(bot.to_dict_for_copying())
+        await self.run(self.records.save_bot, bot.to_dict_for_copying())
 
     async def async_find_bot(
         self,
@@ -51,7 +60,9 @@ class SlackInstallationStore(AsyncInstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
-        return self.find_bot(enterprise_id, team_id, is_enterprise_install)
+        return _bot(
+            await self.run(self.records.find_bot, enterprise_id, team_id, is_enterprise_install)
+        )
 
     def find_bot(
         self,
@@ -69,8 +80,8 @@ class SlackInstallationStore(AsyncInstallationStore):
         user_id: str | None = None,
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
-        data = self.records.find_installation(
-            enterprise_id, team_id, user_id, is_enterprise_install
+        data = await self.run(
+            self.records.find_installation, enterprise_id, team_id, user_id, is_enterprise_install
         )
         if data is None:
             return None
@@ -80,15 +91,15 @@ class SlackInstallationStore(AsyncInstallationStore):
         return installation
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
-        self.records.delete_bot(enterprise_id, team_id)
+        await self.run(self.records.delete_bot, enterprise_id, team_id)
 
     async def async_delete_installation(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
     ) -> None:
-        self.records.delete_installation(enterprise_id, team_id, user_id)
+        await self.run(self.records.delete_installation, enterprise_id, team_id, user_id)
 
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
-        self.records.delete_all(enterprise_id, team_id)
+        await self.run(self.records.delete_all, enterprise_id, team_id)
 
     def count(self) -> tuple[int, int]:
         bots, users = self.records.count()
@@ -98,15 +109,16 @@ class SlackInstallationStore(AsyncInstallationStore):
 class SlackOAuthStateStore(AsyncOAuthStateStore):
     """One-time OAuth `state` values with an expiry (CSRF protection of the install flow)."""
 
-    def __init__(self, states: Any) -> None:
+    def __init__(self, states: Any, run: Callable[..., Any] | None = None) -> None:
         self.states = states
+        self.run = run or _direct
 
     @property
     def logger(self) -> logging.Logger:
         return log
 
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
-        return str(self.states.issue())
+        return str(await self.run(self.states.issue))
 
     async def async_consume(self, state: str) -> bool:
-        return bool(self.states.consume(state))
+        return bool(await self.run(self.states.consume, state))

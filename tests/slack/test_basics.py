@@ -59,7 +59,8 @@ def test_healthz(make_palbot: Any) -> None:
 
     palbot = make_palbot(http=True)  # over the network, as a load balancer asks
     resp = httpx.get(palbot.url + "/healthz")
-    assert resp.status_code == 200 and resp.json() == {"ok": True}
+    assert resp.status_code == 200
+    assert resp.json() == {"ok": True, "database": {"backend": "sqlite", "state": "ok"}}
 
 
 def test_key_status(palbot: PalbotHandle) -> None:

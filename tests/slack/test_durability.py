@@ -318,8 +318,11 @@ def test_reconciliation_settles_a_start_left_open_by_a_dead_process(
     palbot.connect_key()
     pal_id = make_pal(sandbox, SANDBOX_KEY)
     # accepted (audited, written down) and then the process died: no placeholder, no create
-    accepted = palbot.bot.convs.accept(
-        StartRequest(Actor("T1", USER, "C_GENERAL"), pal_id, "C_GENERAL", "orphan")
+    accepted = on_server(
+        palbot,
+        palbot.bot.convs.accept(
+            StartRequest(Actor("T1", USER, "C_GENERAL"), pal_id, "C_GENERAL", "orphan")
+        ),
     )
     report = on_server(palbot, palbot.bot.reconciler.run_once(grace=0))
     assert (report.found, report.failed) == (0, 1)
@@ -374,6 +377,8 @@ def test_a_database_locked_by_another_process_never_stalls_slack(
             resp = call()
             timings[what] = time.monotonic() - began
             assert resp.status_code == 200, (what, resp.status_code, resp.text)
+            if what == "healthz":  # up, and saying why writes wait
+                assert resp.json()["database"] == {"backend": "sqlite", "state": "write-locked"}
             if what == "start":  # refused in words, nothing accepted, nothing billed
                 assert "palbot is busy" in resp.text
         assert max(timings.values()) < 1.0, timings
@@ -401,8 +406,9 @@ def test_other_actions_left_open_by_a_dead_process_are_closed_and_said(
     services = palbot.bot.services
     me = Actor("T1", USER, "C_GENERAL")
     # accepted before their acks, then the process died: a patch and an End
-    patch = services.pals.accept_patch(me, pal_id, [{"op": "remove", "path": "/context"}])
-    end = services.conversations.accept_end(me, conv.conversation_id)
+    ops = [{"op": "remove", "path": "/context"}]
+    patch = on_server(palbot, services.pals.accept_patch(me, pal_id, ops))
+    end = on_server(palbot, services.conversations.accept_end(me, conv.conversation_id))
     report = on_server(palbot, palbot.bot.reconciler.run_once(grace=0))
     assert report.interrupted == 2
     # the End was finished: ended upstream and in Slack, audited ok, the person told
@@ -460,3 +466,37 @@ def test_a_passing_slack_failure_on_the_join_message_is_retried_in_place(
     placeholder = fake_slack.of("chat.postMessage")[0]
     assert placeholder.result is not None and update.args["ts"] == placeholder.result["ts"]
     assert len(fake_slack.of("chat.postMessage")) == 1  # the same message, not a new one
+
+
+def test_no_store_call_runs_on_the_serving_event_loop(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    """Store work runs on the store's threads: a store call made on the loop itself raises
+    (so every end-to-end test catches one creeping back), and the same call through `rt.db`
+    answers."""
+    import threading
+
+    palbot.connect_key()
+
+    async def on_the_loop() -> str:
+        try:
+            palbot.store.workspaces.get("T1")
+        except RuntimeError as exc:
+            return str(exc)
+        return "no error"
+
+    assert "store call on the event loop" in on_server(palbot, on_the_loop())
+
+    async def through_the_store_threads() -> tuple[bool, str]:
+        def read() -> tuple[bool, str]:
+            workspace = palbot.store.workspaces.get("T1")
+            return workspace is not None and workspace.has_key, threading.current_thread().name
+
+        return await palbot.bot.rt.db(read)
+
+    has_key, thread = on_server(palbot, through_the_store_threads())
+    assert has_key and thread.startswith("palbot-store")
+    # and a whole start, end to end, with the guard on
+    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
+    palbot.slack.command(f"start {pal_id}")
+    started(palbot, fake_slack)

@@ -201,7 +201,7 @@ def test_socket_mode(
     try:
         opened = fake_slack.wait_for("apps.connections.open")
         assert opened[0].token == "xapp-1-test-app-token"
-        assert httpx.get(server.url + "/healthz").json() == {"ok": True}
+        assert httpx.get(server.url + "/healthz").json()["ok"] is True
         assert httpx.post(server.url + "/slack/events").status_code == 404
         assert bot.rt.ack_first.last_activity == 0.0  # nothing answered yet
         envelope = fake_slack.push(

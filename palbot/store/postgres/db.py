@@ -25,6 +25,7 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from palbot.store.errors import StoreBusy
+from palbot.store.offloop import LoopGuard
 from palbot.store.postgres.schema import MIGRATIONS
 from palbot.store.sqlite.db import FAIL_FAST_SECONDS, DatabaseError
 
@@ -92,10 +93,12 @@ class PgDatabase:
     def __init__(self, url: str, *, schema_version: int | None = None) -> None:
         self.url = url
         self.path = url  # what error messages and the CLI name
+        self.is_postgres = True
         self._local = threading.local()
         self._all: list[psycopg.Connection[Any]] = []
         self._lock = threading.Lock()
-        self._serving: int | None = None
+        self._serving: set[int] = set()
+        self.loop_guard = LoopGuard()
         self._fail_fast_until = 0.0
         try:
             self.migrate(schema_version)
@@ -112,6 +115,7 @@ class PgDatabase:
 
     @property
     def conn(self) -> PgConnection:
+        self.loop_guard.check()
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.raw.closed:
             conn = self._connect()
@@ -121,7 +125,7 @@ class PgDatabase:
     def serve_from_this_thread(self, busy_ms: int = SERVING_LOCK_TIMEOUT_MS) -> None:
         """As SQLite's: the serving loop waits at most `busy_ms` for the write lock."""
         self.conn.execute(f"SET lock_timeout = {int(busy_ms)}")
-        self._serving = threading.get_ident()
+        self._serving.add(threading.get_ident())
 
     @contextlib.contextmanager
     def write(self) -> Iterator[PgConnection]:
@@ -130,7 +134,7 @@ class PgDatabase:
         if conn.in_transaction:  # nested: join the outer transaction
             yield conn
             return
-        serving = threading.get_ident() == self._serving
+        serving = threading.get_ident() in self._serving
         if serving and time.monotonic() < self._fail_fast_until:
             raise StoreBusy()
         raw = conn.raw
@@ -191,6 +195,10 @@ class PgDatabase:
             return True
         except psycopg.Error:
             return False
+
+    def health(self) -> str:
+        """`ok` or `unreachable`."""
+        return "ok" if self.ping() else "unreachable"
 
     def close(self) -> None:
         with self._lock:

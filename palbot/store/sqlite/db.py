@@ -15,6 +15,7 @@ from pathlib import Path
 import sqlite_utils
 
 from palbot.store.errors import StoreBusy
+from palbot.store.offloop import LoopGuard
 from palbot.store.sqlite.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 10_000  # threads that may wait (CLI, checkpoints, tests)
@@ -62,7 +63,8 @@ class Database:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._checkpointer: threading.Thread | None = None
-        self._serving: int | None = None  # the thread that answers Slack, once serving
+        self._serving: set[int] = set()
+        self.loop_guard = LoopGuard()  # the serving event loop's thread: no store calls there
         self._fail_fast_until = 0.0
         in_memory = str(self.path) == ":memory:"
         # WAL checkpoints (which fsync) run on a thread of their own, never inside a request:
@@ -104,6 +106,7 @@ class Database:
 
     @property
     def conn(self) -> sqlite3.Connection:
+        self.loop_guard.check()
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._connect()
@@ -120,12 +123,12 @@ class Database:
         return db
 
     def serve_from_this_thread(self, busy_ms: int = SERVING_BUSY_TIMEOUT_MS) -> None:
-        """This thread answers Slack (the event loop): it waits at most `busy_ms` for another
-        process's write lock, then the write fails as StoreBusy (and the person is told); and
-        for FAIL_FAST_SECONDS after that its writes fail at once, so a burst of requests does
-        not queue up `busy_ms` each behind a lock that is still held."""
+        """This thread does store work for Slack's requests (a store thread): it waits at most
+        `busy_ms` for another process's write lock, then the write fails as StoreBusy (and the
+        person is told); and for FAIL_FAST_SECONDS after that its writes fail at once, so a
+        burst of requests does not queue up `busy_ms` each behind a lock still held."""
         self.conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
-        self._serving = threading.get_ident()
+        self._serving.add(threading.get_ident())
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -134,7 +137,7 @@ class Database:
         if conn.in_transaction:  # nested: join the outer transaction
             yield conn
             return
-        serving = threading.get_ident() == self._serving
+        serving = threading.get_ident() in self._serving
         if serving and time.monotonic() < self._fail_fast_until:
             raise StoreBusy()
         try:
@@ -210,6 +213,23 @@ class Database:
             return True
         except sqlite3.Error:
             return False
+
+    def health(self) -> str:
+        """`ok`, `write-locked` (reads answer; writes wait for another process), or
+        `unreachable`. Probed on a connection of its own, never waiting for a lock."""
+        if not self.ping():
+            return "unreachable"
+        if str(self.path) == ":memory:":
+            return "ok"
+        probe = sqlite3.connect(str(self.path), timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return "ok"
+        except sqlite3.OperationalError:
+            return "write-locked"
+        finally:
+            probe.close()
 
     def close(self) -> None:
         self._stop.set()

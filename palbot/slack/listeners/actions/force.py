@@ -12,10 +12,10 @@ EXPIRED = "This confirmation has expired (or it is someone else's); run the patc
 
 async def force_button(ctx: Ctx) -> None:
     pals = ctx.services.pals
-    session = pals.take_force(ctx.value, ctx.actor)  # theirs, single use
+    session = await pals.take_force(ctx.value, ctx.actor)  # theirs, single use
     if session is None or not session.ops:
         raise Invalid(EXPIRED)
-    ticket = pals.accept_patch(ctx.actor, session.pal_id, session.ops, force=True)
+    ticket = await pals.accept_patch(ctx.actor, session.pal_id, session.ops, force=True)
     await ctx.ack()
     if not ctx.in_modal:  # from a message: fetch, check and send again
         report = await pals.patch_current(

@@ -9,10 +9,10 @@ from palbot.slack.metadata import ModalMetadata
 
 
 async def connect_key(ctx: Ctx) -> None:
-    workspace = ctx.services.keys.status(ctx.actor.team_id)
+    workspace = await ctx.services.keys.status(ctx.actor.team_id)
     await ctx.open_view(key_blocks.key_modal(ModalMetadata(), workspace))
 
 
 async def change_limits(ctx: Ctx) -> None:
-    limits = ctx.services.limits.get(ctx.actor.team_id)
+    limits = await ctx.services.limits.get(ctx.actor.team_id)
     await ctx.open_view(admin_blocks.limits_modal(ModalMetadata(), limits))

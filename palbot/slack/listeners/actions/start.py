@@ -21,6 +21,6 @@ async def start_button(ctx: Ctx) -> None:
         channel_id=ctx.actor.channel_id,
         dedupe_keys=(f"action:{action_ts}",),  # the same click delivered twice is one start
     )
-    accepted = ctx.services.conversations.accept(request)  # audited before the ack
+    accepted = await ctx.services.conversations.accept(request)  # audited before the ack
     await ctx.ack()
     await run_start(ctx, accepted)

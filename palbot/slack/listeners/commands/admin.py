@@ -27,10 +27,10 @@ class AuditCount:
 
 async def show_audit(ctx: Ctx) -> None:
     limit = audit_count(ctx)
-    entries = ctx.services.audit.recent(ctx.actor, limit)
+    entries = await ctx.services.audit.recent(ctx.actor, limit)
     await ctx.reply.send(admin_blocks.audit_message(entries, limit))
 
 
 async def open_limits_form(ctx: Ctx) -> None:
-    limits = ctx.services.limits.get(ctx.actor.team_id)
+    limits = await ctx.services.limits.get(ctx.actor.team_id)
     await ctx.open_view(admin_blocks.limits_modal(ctx.form_metadata(), limits))

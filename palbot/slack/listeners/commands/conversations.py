@@ -15,7 +15,7 @@ async def start(ctx: Ctx) -> None:
     cmd = ctx.command
     assert cmd is not None
     if cmd.arg is None:
-        ctx.services.keys.require(ctx.actor.team_id)
+        await ctx.services.keys.require(ctx.actor.team_id)
         await ctx.ack()
         await ctx.open_view(conv_blocks.start_modal(ctx.form_metadata()))
         return
@@ -36,14 +36,14 @@ async def start(ctx: Ctx) -> None:
         test_mode=cmd.test,
         dedupe_keys=(f"trigger:{ctx.trigger_id}",) if ctx.trigger_id else (),
     )
-    accepted = ctx.services.conversations.accept(request)  # audited before the ack
+    accepted = await ctx.services.conversations.accept(request)  # audited before the ack
     await ctx.ack()
     await run_start(ctx, accepted)
 
 
 async def end(ctx: Ctx) -> None:
     convs, conversation_id = ctx.services.conversations, ctx.target or ""
-    ticket = convs.accept_end(ctx.actor, conversation_id)  # audited before the ack
+    ticket = await convs.accept_end(ctx.actor, conversation_id)  # audited before the ack
     await ctx.ack()
     result = await convs.end(ctx.messages(), ctx.actor, conversation_id, ctx.is_admin, ticket)
     await ctx.reply.send(ok_message(conv_blocks.ended_text(result.record, result.already_ended)))

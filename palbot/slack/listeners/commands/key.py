@@ -8,16 +8,16 @@ from palbot.slack.context import Ctx
 
 
 async def open_key_form(ctx: Ctx) -> None:
-    workspace = ctx.services.keys.status(ctx.actor.team_id)
+    workspace = await ctx.services.keys.status(ctx.actor.team_id)
     await ctx.open_view(key_blocks.key_modal(ctx.form_metadata(), workspace))
 
 
 async def key_status(ctx: Ctx) -> None:
-    await ctx.ack(key_blocks.key_status_message(ctx.services.keys.status(ctx.actor.team_id)))
+    await ctx.ack(key_blocks.key_status_message(await ctx.services.keys.status(ctx.actor.team_id)))
 
 
 async def remove_key(ctx: Ctx) -> None:
-    removed = ctx.services.keys.remove(ctx.actor)
+    removed = await ctx.services.keys.remove(ctx.actor)
     await ctx.reply.send(
         ok_message("The workspace's PAL API key was removed.")
         if removed

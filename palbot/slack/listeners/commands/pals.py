@@ -15,7 +15,7 @@ async def open_create_form(ctx: Ctx) -> None:
         raise Usage(
             "create", f"There is no template `{template[:40]}`; the templates are: {known}."
         )
-    ctx.services.keys.require(ctx.actor.team_id)
+    await ctx.services.keys.require(ctx.actor.team_id)
     await ctx.ack()
     await ctx.open_view(pal_blocks.create_modal(ctx.form_metadata(), template))
 

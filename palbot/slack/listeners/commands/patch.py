@@ -16,7 +16,7 @@ async def patch(ctx: Ctx) -> None:
         return
     ops = pal_service.parse_patch_text(text, field="patch")  # a syntax error goes in the ack
     pals = ctx.services.pals
-    ticket = pals.accept_patch(ctx.actor, pal_id, ops)
+    ticket = await pals.accept_patch(ctx.actor, pal_id, ops)
     await ctx.ack()
     report = await pals.patch_current(ticket, pal_id, ops, response_url=ctx.response_url)
     await show_patch_report(ctx, report)

@@ -23,9 +23,9 @@ async def submit_create(ctx: Ctx) -> None:
     try:
         body = build_create_body(ctx.values)
     except Invalid as exc:
-        pals.refuse_create(ctx.actor, exc)
+        await pals.refuse_create(ctx.actor, exc)
         raise
-    ticket = pals.accept_create(ctx.actor, body, ctx.submission_key())
+    ticket = await pals.accept_create(ctx.actor, body, ctx.submission_key())
     loading = loading_view(TITLE, f"Creating *{escape(body.pal_name)}*…", metadata=ctx.metadata)
     await ctx.ack(update(loading))
     ctx.failure_prefix = "The PAL was not created."

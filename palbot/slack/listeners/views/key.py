@@ -18,22 +18,22 @@ TITLE = "Connect key"
 
 async def submit_key(ctx: Ctx) -> None:
     keys = ctx.services.keys
-    key = keys.check_format(ctx.actor, ctx.values.get(ids.API_KEY) or "")
+    key = await keys.check_format(ctx.actor, ctx.values.get(ids.API_KEY) or "")
     check = asyncio.ensure_future(keys.verify(key, budget=10.0))
     done, _ = await asyncio.wait({check}, timeout=CHECK_BUDGET)
     if not done:  # the PAL API is slow: show "Checking…" and finish after the ack
-        ticket = keys.accept(ctx.actor)
+        ticket = await keys.accept(ctx.actor)
         await ctx.ack(update(loading_view(TITLE, "Checking the key with the PAL API…")))
         await finish_slow_check(ctx, key, check, ticket)
         return
     try:
         check.result()
     except (Invalid, api_errors.PalApiError) as exc:
-        keys.refuse(ctx.actor, exc)
+        await keys.refuse(ctx.actor, exc)
         if isinstance(exc, Invalid):
             raise
         raise Invalid(f"Could not check the key: {exc.user_message}", field=ids.API_KEY) from None
-    workspace = keys.save(ctx.actor, key)
+    workspace = await keys.save(ctx.actor, key)
     await ctx.ack()
     await ctx.reply.send(ok_message(key_blocks.connected_text(workspace)))
 
@@ -44,8 +44,8 @@ async def finish_slow_check(
     try:
         await check
     except (Invalid, api_errors.PalApiError) as exc:
-        ctx.services.keys.refuse(ctx.actor, exc, ticket)
+        await ctx.services.keys.refuse(ctx.actor, exc, ticket)
         await ctx.show(key_blocks.key_not_saved_view(TITLE, exc))
         return
-    workspace = ctx.services.keys.save(ctx.actor, key, ticket)
+    workspace = await ctx.services.keys.save(ctx.actor, key, ticket)
     await ctx.show(key_blocks.key_connected_view(TITLE, workspace))

@@ -8,6 +8,6 @@ from palbot.slack.context import Ctx
 
 
 async def submit_limits(ctx: Ctx) -> None:
-    limits = ctx.services.limits.set(ctx.actor, ctx.values)
+    limits = await ctx.services.limits.set(ctx.actor, ctx.values)
     await ctx.ack()
     await ctx.reply.send(ok_message(f"Limits saved: {admin_blocks.limits_text(limits)}."))

@@ -18,13 +18,15 @@ async def submit_patch(ctx: Ctx) -> None:
     try:
         ops = parse_patch_text(ctx.values.get(ids.PATCH_JSON) or "")
     except Invalid as exc:
-        pals.refuse_patch(ctx.actor, pal_id, exc)
+        await pals.refuse_patch(ctx.actor, pal_id, exc)
         raise
     session = await pals.patch_session(
         ctx.actor, pal_id, ctx.view_id, ctx.metadata.response_url, CHECK_BUDGET
     )
-    ops = pals.check_patch(ctx.actor, pal_id, session.doc, ops, ids.PATCH_JSON)  # as sent
-    ticket = pals.accept_patch(ctx.actor, session.pal_id, ops, dedupe_key=ctx.submission_key())
+    ops = await pals.check_patch(ctx.actor, pal_id, session.doc, ops, ids.PATCH_JSON)  # as sent
+    ticket = await pals.accept_patch(
+        ctx.actor, session.pal_id, ops, dedupe_key=ctx.submission_key()
+    )
     await ctx.ack(update(loading_view(TITLE, "Applying the patch…", metadata=ctx.metadata)))
     ctx.failure_prefix = "The PAL was not changed."
     report = await pals.patch(

@@ -32,6 +32,6 @@ async def submit_start(ctx: Ctx) -> None:
         conversation_name=name or None,
         dedupe_keys=(f"view:{ctx.view_id}",),
     )
-    accepted = ctx.services.conversations.accept(request)  # audited before the ack
+    accepted = await ctx.services.conversations.accept(request)  # audited before the ack
     await ctx.ack(update(loading_view(TITLE, "Starting the conversation…")))
     await run_start(ctx, accepted)
