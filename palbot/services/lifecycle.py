@@ -17,6 +17,7 @@ from palbot.services.reconcile import Reconciler
 from palbot.services.runtime import Runtime
 from palbot.services.validation import is_id
 from palbot.store.models import ConversationRecord
+from palbot.store.offloop import BACKGROUND
 
 log = logging.getLogger("palbot.lifecycle")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
@@ -194,6 +195,7 @@ class Lifecycle:
 
     async def run_poller(self, interval: float) -> None:
         """Every `interval` seconds, in whichever process holds the `poller` lease."""
+        BACKGROUND.set(True)  # this task's store calls yield to requests'
         while True:
             try:
                 if await self.rt.leading("poller", interval):

@@ -27,6 +27,7 @@ from palbot.services.errors import NoKey
 from palbot.services.ports import MessageRef, MessagesFor
 from palbot.services.runtime import Actor, Runtime
 from palbot.store.models import AuditEntry, ConversationRecord
+from palbot.store.offloop import BACKGROUND
 
 log = logging.getLogger("palbot.reconcile")
 # Accepted actions (besides starts, which have rows of their own) that change upstream state
@@ -91,6 +92,7 @@ class Reconciler:
 
     async def run_forever(self, interval: float) -> None:
         """Every `interval` seconds, in whichever process holds the `reconcile` lease."""
+        BACKGROUND.set(True)  # this task's store calls yield to requests'
         while True:
             try:
                 if await self.rt.leading("reconcile", interval):

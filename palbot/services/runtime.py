@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import logging
 import os
@@ -24,7 +25,7 @@ from palbot.services.cache import TTLCache
 from palbot.services.errors import NoKey
 from palbot.store import Store
 from palbot.store.errors import StoreBusy
-from palbot.store.offloop import StoreThreads, threads_for
+from palbot.store.offloop import BACKGROUND, StoreThreads, threads_for
 
 log = logging.getLogger("palbot.services")
 PAL_NAME_SECONDS = 120.0
@@ -218,8 +219,17 @@ class Runtime:
 
     # ---- background work -------------------------------------------------------------
 
+    @staticmethod
+    def after_ack() -> None:
+        """The calling task's request is answered: what it does next is background work, whose
+        store calls wait behind those of requests still being answered."""
+        BACKGROUND.set(True)
+
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str = "palbot-task") -> None:
-        self.adopt(asyncio.get_running_loop().create_task(coro, name=name))
+        """Run after-ack work in the background (its store calls yield to requests')."""
+        context = contextvars.copy_context()
+        context.run(BACKGROUND.set, True)
+        self.adopt(asyncio.get_running_loop().create_task(coro, name=name, context=context))
 
     @property
     def background_tasks(self) -> int:

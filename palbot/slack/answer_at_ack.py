@@ -34,9 +34,12 @@ Listener = Callable[..., Coroutine[Any, Any, Any]]
 class SignallingAck:
     """Bolt's `ack`, which also resolves `answered` once it has been called."""
 
-    def __init__(self, ack: AsyncAck, answered: asyncio.Future[None]) -> None:
+    def __init__(
+        self, ack: AsyncAck, answered: asyncio.Future[None], rt: Runtime | None = None
+    ) -> None:
         self._ack = ack
         self._answered = answered
+        self._rt = rt
         self.called = False
 
     @property
@@ -47,6 +50,8 @@ class SignallingAck:
         response = await self._ack(*args, **kwargs)
         self.called = True
         _resolve(self._answered)
+        if self._rt is not None:
+            self._rt.after_ack()  # the rest of this listener is background work
         return response
 
 
@@ -67,7 +72,7 @@ def answer_at_ack(rt: Runtime, listener: Listener) -> Listener:
             return
         loop = asyncio.get_running_loop()
         answered: asyncio.Future[None] = loop.create_future()  # acked, done, or too late
-        signalling = SignallingAck(ack, answered)
+        signalling = SignallingAck(ack, answered, rt)
         task = loop.create_task(listener(**{**kwargs, "ack": signalling}), name=name)
         task.add_done_callback(functools.partial(_resolve, answered))
         deadline = loop.call_later(ACK_DEADLINE, _resolve, answered)

@@ -15,10 +15,11 @@ it by mistake raises at once (every end-to-end test would catch such a regressio
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextvars
+import itertools
+import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
@@ -26,32 +27,68 @@ T = TypeVar("T")
 
 SQLITE_THREADS = 1
 POSTGRES_THREADS = 8
+# Set in after-ack work (`Runtime.spawn`, the poller, reconciliation): its store calls wait
+# behind those of requests being answered, so a burst's acks never queue behind its own jobs.
+BACKGROUND: contextvars.ContextVar[bool] = contextvars.ContextVar("background", default=False)
+URGENT, LATER = 0, 1
 
 
 class StoreThreads:
     """Runs store work off the event loop, on threads whose connections wait only briefly for
-    another process's write lock (then StoreBusy: the person is told, nothing stalls)."""
+    another process's write lock (then StoreBusy: the person is told, nothing stalls). Calls
+    made while answering a request go first; after-ack work's calls take the next free turn."""
 
     def __init__(self, db: Any, threads: int) -> None:
         self.db = db
         self.threads = threads
-        self._pool = ThreadPoolExecutor(
-            max_workers=threads,
-            thread_name_prefix="palbot-store",
-            initializer=self._serving_thread,
-        )
+        self._jobs: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._workers = [
+            threading.Thread(target=self._work, name=f"palbot-store-{i}", daemon=True)
+            for i in range(threads)
+        ]
+        for worker in self._workers:
+            worker.start()
 
-    def _serving_thread(self) -> None:
+    def _work(self) -> None:
         serve = getattr(self.db, "serve_from_this_thread", None)
         if serve is not None:
             serve()
+        while True:
+            _, _, job = self._jobs.get()
+            if job is None:
+                return
+            fn, future, loop = job
+            try:
+                result = fn()
+            except BaseException as exc:  # handed to the awaiting coroutine
+                loop.call_soon_threadsafe(_settle, future, None, exc)
+            else:
+                loop.call_soon_threadsafe(_settle, future, result, None)
 
     async def __call__(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+        future: asyncio.Future[T] = loop.create_future()
+        priority = LATER if BACKGROUND.get() else URGENT
+        job = (lambda: fn(*args, **kwargs), future, loop)
+        self._jobs.put((priority, next(self._order), job))
+        return await future
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        """Finish the queued work, then stop the threads."""
+        for _ in self._workers:
+            self._jobs.put((LATER + 1, next(self._order), None))
+        for worker in self._workers:
+            worker.join(timeout=10)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if future.done():  # its awaiter was cancelled meanwhile
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
 
 
 def threads_for(db: Any) -> int:

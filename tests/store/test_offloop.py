@@ -1,0 +1,80 @@
+"""The store's threads: work runs there (not on the loop), in order of urgency, and errors reach
+the caller."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+
+from palbot.store.offloop import BACKGROUND, LoopGuard, StoreThreads
+
+
+class FakeDb:
+    """Only what StoreThreads asks of a database: which threads serve."""
+
+    def __init__(self) -> None:
+        self.serving: set[int] = set()
+
+    def serve_from_this_thread(self) -> None:
+        self.serving.add(threading.get_ident())
+
+
+def test_request_work_goes_before_background_work_and_errors_reach_the_caller() -> None:
+    db = FakeDb()
+    threads = StoreThreads(db, 1)
+    ran: list[str] = []
+    gate = threading.Event()
+
+    async def scenario() -> Any:
+        blocker = asyncio.ensure_future(threads(gate.wait, 5))  # the thread is busy
+
+        async def background(tag: str) -> None:
+            BACKGROUND.set(True)  # as in after-ack work
+            await threads(ran.append, tag)
+
+        queued = [
+            asyncio.ensure_future(background("after-ack 1")),
+            asyncio.ensure_future(background("after-ack 2")),
+        ]
+        await asyncio.sleep(0.05)  # both are queued behind the blocker
+        queued.append(asyncio.ensure_future(threads(ran.append, "request")))
+        await asyncio.sleep(0.05)
+        gate.set()
+        await asyncio.gather(blocker, *queued)
+
+        def fail() -> None:
+            raise ValueError("from the store thread")
+
+        with pytest.raises(ValueError, match="from the store thread"):
+            await threads(fail)
+        return await threads(threading.get_ident)
+
+    worker = asyncio.run(scenario())
+    threads.close()
+    assert ran == ["request", "after-ack 1", "after-ack 2"]
+    assert worker in db.serving and worker != threading.get_ident()
+
+
+def test_the_loop_guard_refuses_store_calls_on_the_forbidden_thread_only() -> None:
+    guard = LoopGuard()
+    guard.check()  # nothing forbidden
+    guard.forbid()
+    with pytest.raises(RuntimeError, match="store call on the event loop"):
+        guard.check()
+    elsewhere: list[BaseException] = []
+
+    def other() -> None:
+        try:
+            guard.check()
+        except BaseException as exc:  # pragma: no cover - the failure being tested for
+            elsewhere.append(exc)
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join()
+    assert elsewhere == []
+    guard.allow()
+    guard.check()
