@@ -46,6 +46,15 @@ class SandboxHandle:
             if (method is None or r["method"] == method) and (path is None or r["path"] == path)
         ]
 
+    def callback_token(self, conversation_id: str, key: str = SANDBOX_KEY) -> str:
+        """The token at the end of the callback URL palbot gave this conversation (palbot
+        itself keeps only its hash)."""
+        resp = self.admin.get(f"/v2/conversations/{conversation_id}", headers={"x-api-key": key})
+        resp.raise_for_status()
+        url = str(resp.json().get("callback_url") or "")
+        assert "/pal/callbacks/" in url, url
+        return url.rsplit("/", 1)[-1]
+
     def callbacks(self) -> list[dict]:
         return self.admin.get("/_sandbox/callbacks").json()
 

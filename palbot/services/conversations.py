@@ -26,6 +26,7 @@ from palbot.services.limits import LimitsService
 from palbot.services.ports import AdminCheck, ConversationMessages, MessageRef, PostRefused
 from palbot.services.runtime import Actor, Runtime
 from palbot.services.validation import is_id
+from palbot.store.crypto import hash_token
 from palbot.store.models import ConversationRecord, Limits, Outcome
 
 log = logging.getLogger("palbot.conversations")
@@ -59,7 +60,7 @@ class AcceptedStart:
     req: StartRequest
     audit: Accepted
     attempt_id: str
-    callback_token: str | None = None
+    callback_token: str | None = None  # in memory only: the store keeps its hash
 
     @property
     def seq(self) -> int:
@@ -208,7 +209,7 @@ class ConversationService:
                     channel_id=req.channel_id,
                     started_by=actor.user_id,
                     status="starting",
-                    callback_token=token,
+                    callback_token_hash=hash_token(token) if token else None,
                     test_mode=req.test_mode,
                 )
             )

@@ -26,6 +26,7 @@ from palbot.services.conversations import ConversationService, parse_time
 from palbot.services.errors import NoKey
 from palbot.services.ports import MessageRef, MessagesFor
 from palbot.services.runtime import Actor, Runtime
+from palbot.store.crypto import token_matches
 from palbot.store.models import AuditEntry, ConversationRecord
 from palbot.store.offloop import BACKGROUND
 
@@ -129,10 +130,10 @@ class Reconciler:
         active = await self.rt.db(self.rt.store.conversations.list_active)
         known = {c.conversation_id for c in active}
         fresh = [c for c in page.data if c.conversation_id not in known]
-        if record.callback_token:  # the strongest match: the URL only this start knows
+        if record.callback_token_hash:  # the strongest match: the URL only this start knows
             for conv in fresh:
                 url = conv.callback_url or str(conv.raw.get("callback_url") or "")
-                if url.endswith("/" + record.callback_token):
+                if token_matches(url.rsplit("/", 1)[-1], record.callback_token_hash):
                     return conv
         asked = parse_time(record.created_at)
         for conv in fresh:
@@ -144,7 +145,7 @@ class Reconciler:
                     or conv.conversation_name in (None, record.conversation_name)
                 )
                 and (created is None or asked is None or created >= asked - timedelta(seconds=5))
-                and not (record.callback_token and conv.callback_url)  # another start's
+                and not (record.callback_token_hash and conv.callback_url)  # another start's
             ):
                 return conv
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import stat
@@ -94,3 +96,14 @@ def load_secret_box(env_value: str | None, key_file: Path) -> SecretBox:
     write_key_file(key_file, key)
     log.info("generated a new secret key in %s (mode 0600): back it up with the database", key_file)
     return SecretBox([key], str(key_file))
+
+
+def hash_token(token: str) -> str:
+    """What is stored of a bearer token (a callback URL's): its SHA-256, hex. The token itself
+    is long and random, so no salt or slow hash is needed; a database copy cannot be replayed."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_matches(token: str, stored_hash: str | None) -> bool:
+    """Compare a presented token with a stored hash in constant time."""
+    return bool(stored_hash) and hmac.compare_digest(hash_token(token), stored_hash or "")

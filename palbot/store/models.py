@@ -33,6 +33,17 @@ class Limits(BaseModel):
     )  # older limits: clamped when sent
 
 
+PermissionLevel = Literal["everyone", "creator_and_admins", "admins"]
+
+
+class Permissions(BaseModel):
+    """Who may create, edit/patch and delete the workspace's PALs (admins always may)."""
+
+    create: Literal["everyone", "admins"] = "everyone"
+    edit: PermissionLevel = "creator_and_admins"
+    delete: PermissionLevel = "creator_and_admins"
+
+
 class Workspace(BaseModel):
     team_id: str
     enterprise_id: str | None = None
@@ -42,6 +53,7 @@ class Workspace(BaseModel):
     limits: Limits = Field(default_factory=Limits)
     limits_set_by: str | None = None
     limits_set_at: str | None = None
+    permissions: Permissions = Field(default_factory=Permissions)
 
     @property
     def has_key(self) -> bool:
@@ -59,7 +71,7 @@ class ConversationRecord(BaseModel):
     started_by: str
     status: ConversationStatus = "active"
     url: str | None = None
-    callback_token: str | None = None
+    callback_token_hash: str | None = None  # sha256 of the callback URL's token, never the token
     test_mode: bool = False
     created_at: str = Field(default_factory=utc_now)
     ended_at: str | None = None

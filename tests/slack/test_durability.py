@@ -143,7 +143,7 @@ def test_a_callback_before_the_answer_completes_the_start(
     assert closings(rows) == {rows[0].seq: 1} and rows[-1].outcome == "ok"
     # forged: the token of a recorded conversation cannot name another conversation
     forged = {**sent["event"], "conversation_id": "c-someone-else"}
-    token = conv.callback_token or ""
+    token = sandbox.callback_token(conv.conversation_id)
     assert post_callback(palbot, token, forged).status_code == 404
 
 
@@ -174,7 +174,7 @@ def test_a_transcript_whose_first_post_fails_is_still_delivered(
     palbot.slack.command(f"start {pal_id}")
     started(palbot, fake_slack)
     [conv] = palbot.store.conversations.list_active("T1")
-    assert conv.callback_token
+    token = sandbox.callback_token(conv.conversation_id)
     palbot.settle()
     transcript = {
         "conversation_id": conv.conversation_id,
@@ -184,19 +184,19 @@ def test_a_transcript_whose_first_post_fails_is_still_delivered(
         "properties": {"transcript": [{"role": "user", "content": "hello there"}]},
     }
     fake_slack.fail_next("chat.postMessage", error="internal_error", status=500)
-    assert post_callback(palbot, conv.callback_token, transcript).json()["result"] == "accepted"
+    assert post_callback(palbot, token, transcript).json()["result"] == "accepted"
     palbot.settle()
     assert not any(
         "hello there" in json.dumps(c.args) for c in fake_slack.of("chat.postMessage") if c.result
     )
     # upstream retries: processed, not answered "duplicate", and the transcript is posted
-    assert post_callback(palbot, conv.callback_token, transcript).json()["result"] == "accepted"
+    assert post_callback(palbot, token, transcript).json()["result"] == "accepted"
     fake_slack.wait_for(
         "chat.postMessage",
         where=lambda c: c.result is not None and "hello there" in json.dumps(c.args),
     )
     palbot.settle()
-    assert post_callback(palbot, conv.callback_token, transcript).json()["result"] == "duplicate"
+    assert post_callback(palbot, token, transcript).json()["result"] == "duplicate"
 
 
 # ---- killed or stopped in a burst --------------------------------------------------------

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -46,9 +48,13 @@ def test_full_happy_path(make_palbot: Any, fake_slack: FakeSlack, sandbox: Sandb
     palbot = make_palbot(public=True)
     conv = start_one(palbot, fake_slack, sandbox, "Interview")
     sent = sandbox.requests("POST", "/v2/conversations")[0]["body"]
-    token = conv.callback_token
+    token = sandbox.callback_token(conv.conversation_id)
     assert token and len(token) >= 40
     assert sent["callback_url"] == f"{palbot.bot.settings.palbot_public_url}/pal/callbacks/{token}"
+    # palbot keeps only the token's hash: the database holds no usable callback URL
+    assert conv.callback_token_hash == hashlib.sha256(token.encode()).hexdigest()
+    db_file = Path(palbot.bot.settings.palbot_database)
+    assert token.encode() not in db_file.read_bytes() + Path(f"{db_file}-wal").read_bytes()
     # replica joined → "PAL joined"
     fake_slack.wait_for("chat.update", where=lambda c: "PAL joined" in json.dumps(c.args))
     # the call ends upstream (max duration): shutdown, transcript, analysis
@@ -146,7 +152,7 @@ def test_duplicates_out_of_order_forged_and_malformed(
     palbot = make_palbot(public=True)
     sandbox.configure(callback_delay=30)  # the sandbox stays quiet: this test sends the events
     conv = start_one(palbot, fake_slack, sandbox)
-    token = conv.callback_token
+    token = sandbox.callback_token(conv.conversation_id)
     envelope = {
         "conversation_id": conv.conversation_id,
         "message_type": "system",
@@ -195,7 +201,7 @@ def test_poller_catches_an_ended_call(
     palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
 ) -> None:
     conv = start_one(palbot, fake_slack, sandbox)
-    assert conv.callback_token is None  # no public URL: no callback_url was sent
+    assert conv.callback_token_hash is None  # no public URL: no callback_url was sent
     assert "callback_url" not in sandbox.requests("POST", "/v2/conversations")[0]["body"]
     sandbox.shutdown(conv.conversation_id, "participant_left_timeout reached")
     # one poll round (the server's own poller runs every PALBOT_POLL_INTERVAL seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from palbot.store import Store
+from palbot.store.crypto import hash_token
 from palbot.store.interfaces import AuditLog, ConversationStore, IdempotencyStore, WorkspaceStore
 from palbot.store.models import ConversationRecord, Limits
 
@@ -111,7 +112,7 @@ def test_conversations(store: Store) -> None:
         pal_id="p1",
         pal_name="Ann",
         started_by="U1",
-        callback_token="tok-1",
+        callback_token_hash=hash_token("tok-1"),
         url="https://x/c1",
     )
     convs.add(rec)
@@ -121,13 +122,14 @@ def test_conversations(store: Store) -> None:
             team_id="T2",
             pal_id="p2",
             started_by="U9",
-            callback_token="tok-2",
+            callback_token_hash=hash_token("tok-2"),
             test_mode=True,
         )
     )
     assert convs.get("c1") == rec
     assert convs.by_callback_token("tok-1") == rec
     assert convs.by_callback_token("") is None and convs.by_callback_token("nope") is None
+    assert convs.by_callback_token(hash_token("tok-1")) is None  # the stored hash is no token
     convs.set_message("c1", "C1", "1700000000.000100")
     assert convs.by_message("C1", "1700000000.000100").conversation_id == "c1"  # type: ignore
     assert [c.conversation_id for c in convs.list_active("T1")] == ["c1"]

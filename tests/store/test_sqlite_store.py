@@ -21,6 +21,8 @@ from slack_sdk.oauth.installation_store.models.installation import Installation
 
 from palbot.slack.installation_store import SlackInstallationStore
 from palbot.store import SecretKeyError
+from palbot.store.crypto import hash_token
+from palbot.store.models import Permissions
 from palbot.store.sqlite import db as db_module
 from palbot.store.sqlite.db import Database, DatabaseError
 from palbot.store.sqlite.store import open_sqlite_store
@@ -392,11 +394,18 @@ def test_v1_database_migrates_in_place(tmp_path: Path) -> None:
     v1.conn.execute("INSERT INTO workspaces (team_id, created_at) VALUES ('T1', 'then')")
     v1.conn.execute(
         "INSERT INTO conversations (conversation_id, team_id, pal_id, started_by, status, "
-        "created_at) VALUES ('c1', 'T1', 'p1', 'U1', 'active', '2026-01-01')"
+        "created_at, callback_token) VALUES ('c1', 'T1', 'p1', 'U1', 'active', '2026-01-01', "
+        "'clear-token-from-before-0123456789')"
     )
     v1.close()
     store = open_sqlite_store(path, Fernet.generate_key().decode())
-    assert store.db.user_version == 4  # v1 → v2 → v3 (durable starts) → v4 (shared state)
+    # v1 → v2 → v3 (durable starts) → v4 (shared state) → v5 (hashed tokens, permissions)
+    assert store.db.user_version == 5
+    # the clear token of before is a hash now, and still finds its conversation
+    assert store.conversations.by_callback_token("clear-token-from-before-0123456789")
+    rows = store.db.conn.execute("SELECT callback_token_hash FROM conversations").fetchall()
+    assert [r[0] for r in rows] == [hash_token("clear-token-from-before-0123456789")]
+    assert store.workspaces.get("T1").permissions == Permissions()  # type: ignore[union-attr]
     assert store.workspaces.get("T1") is not None
     migrated = store.conversations.get("c1")
     assert migrated is not None and migrated.pal_id == "p1"

@@ -56,4 +56,16 @@ V4 = [
     """CREATE TABLE form_sessions (key text PRIMARY KEY, team_id text, data_enc text NOT NULL,
         expires_at double precision NOT NULL)""",
 ]
-MIGRATIONS: list[list[str]] = [V1_V3, [], [], V4]
+V5 = [
+    "ALTER TABLE conversations RENAME COLUMN callback_token TO callback_token_hash",
+    "UPDATE conversations SET callback_token_hash = "
+    "encode(sha256(convert_to(callback_token_hash, 'UTF8')), 'hex') "
+    "WHERE callback_token_hash IS NOT NULL",
+    "ALTER TABLE workspaces ADD COLUMN perm_create text",
+    "ALTER TABLE workspaces ADD COLUMN perm_edit text",
+    "ALTER TABLE workspaces ADD COLUMN perm_delete text",
+    "ALTER TABLE workspaces ADD COLUMN permissions_set_by text",
+    """CREATE TABLE pal_creators (team_id text NOT NULL, pal_id text NOT NULL,
+        created_by text NOT NULL, created_at text NOT NULL, PRIMARY KEY (team_id, pal_id))""",
+]
+MIGRATIONS: list[list[str]] = [V1_V3, [], [], V4, V5]

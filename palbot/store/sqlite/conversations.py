@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from palbot.store.crypto import hash_token, token_matches
 from palbot.store.models import ConversationRecord, utc_now
 from palbot.store.sqlite.db import Database
 
@@ -49,9 +50,13 @@ class SqliteConversationStore:
         return self._one("conversation_id = ?", (conversation_id,))
 
     def by_callback_token(self, token: str) -> ConversationRecord | None:
+        """Found by the token's hash (only hashes are stored), checked in constant time."""
         if not token:
             return None
-        return self._one("callback_token = ?", (token,))
+        record = self._one("callback_token_hash = ?", (hash_token(token),))
+        if record is None or not token_matches(token, record.callback_token_hash):
+            return None
+        return record
 
     def by_message(self, channel_id: str, message_ts: str) -> ConversationRecord | None:
         return self._one("channel_id = ? AND message_ts = ?", (channel_id, message_ts))

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from palbot.store.crypto import hash_token
+
 APPEND_ONLY_TRIGGERS = """
 CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
@@ -153,9 +155,34 @@ def v4_shared_state(db: sqlite_utils.Database) -> None:
     )
 
 
+def v5_hashed_tokens_and_permissions(db: sqlite_utils.Database) -> None:
+    """Callback tokens kept as their SHA-256 only (the rows from before are hashed in place);
+    who may create, edit and delete PALs, per workspace; and who created each PAL here."""
+    db.execute("ALTER TABLE conversations RENAME COLUMN callback_token TO callback_token_hash")
+    rows = db.execute(
+        "SELECT conversation_id, callback_token_hash FROM conversations "
+        "WHERE callback_token_hash IS NOT NULL"
+    ).fetchall()
+    for conversation_id, token in rows:
+        db.execute(
+            "UPDATE conversations SET callback_token_hash = ? WHERE conversation_id = ?",
+            (hash_token(token), conversation_id),
+        )
+    workspaces = db.table("workspaces")
+    workspaces.add_column("perm_create", str)
+    workspaces.add_column("perm_edit", str)
+    workspaces.add_column("perm_delete", str)
+    workspaces.add_column("permissions_set_by", str)
+    db.table("pal_creators").create(
+        {"team_id": str, "pal_id": str, "created_by": str, "created_at": str},
+        pk=("team_id", "pal_id"),
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     v1_initial,
     v2_lifecycle_and_installs,
     v3_durable_starts,
     v4_shared_state,
+    v5_hashed_tokens_and_permissions,
 ]
