@@ -26,6 +26,7 @@ TABLES = (
     "oauth_states",
     "leases",
     "form_sessions",
+    "pal_creators",
 )
 
 

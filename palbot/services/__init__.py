@@ -15,6 +15,7 @@ from palbot.services.installs import InstallService
 from palbot.services.keys import KeyService
 from palbot.services.limits import LimitsService
 from palbot.services.pals import PalService
+from palbot.services.permissions import PermissionService
 from palbot.services.runtime import Runtime
 
 
@@ -30,18 +31,21 @@ class Services:
     conversations: ConversationService
     installs: InstallService
     home: HomeQuery
+    permissions: PermissionService
 
     @classmethod
     def build(cls, rt: Runtime) -> Services:
         audit = AuditTrail(rt.store, rt.db)
         limits = LimitsService(rt, audit)
+        permissions = PermissionService(rt, audit)
         return cls(
             rt=rt,
             audit=audit,
             keys=KeyService(rt, audit),
-            pals=PalService(rt, audit),
+            pals=PalService(rt, audit, permissions),
             limits=limits,
             conversations=ConversationService(rt, audit, limits),
             installs=InstallService(rt, audit),
             home=HomeQuery(rt, audit),
+            permissions=permissions,
         )

@@ -21,7 +21,8 @@ class NoKey(UserError):
 
 
 class Denied(UserError):
-    pass
+    # the Slack user id of the person who may do it (a PAL's creator), for the surface to name
+    who: str | None = None
 
 
 class Invalid(UserError):

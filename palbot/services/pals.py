@@ -20,6 +20,8 @@ from palbot.services.cache import TTLCache
 from palbot.services.errors import Duplicate, Invalid, NoKey, UserError
 from palbot.services.layer_secrets import hide_in_ops
 from palbot.services.patching import changes_between, check_patch, fit_patch
+from palbot.services.permissions import PermissionService, guarded_changes
+from palbot.services.ports import AdminCheck
 from palbot.services.runtime import Actor, PatchSession, Runtime
 from palbot.store.models import AuditAction
 
@@ -172,6 +174,10 @@ def claim_once(rt: Runtime, actor: Actor, key: str | None) -> None:
         raise Duplicate("That request was already handled.")
 
 
+def _delete_key(actor: Actor, pal_id: str) -> str:
+    return f"delete:{actor.team_id}:{actor.user_id}:{pal_id}"
+
+
 def pal_name_of(doc: dict[str, Any]) -> str:
     return str(doc.get("pal_name") or doc.get("persona_name") or "Unnamed PAL")
 
@@ -194,9 +200,10 @@ class PatchReport:
 class PalService:
     """Every action on PALs: list, show, create, patch (with its form session), delete."""
 
-    def __init__(self, rt: Runtime, audit: AuditTrail) -> None:
+    def __init__(self, rt: Runtime, audit: AuditTrail, permissions: PermissionService) -> None:
         self.rt = rt
         self.audit = audit
+        self.permissions = permissions
         self._faces: TTLCache[list[tuple[str, str]]] = TTLCache(ttl=300, max_items=1000)
 
     # ---- reads -----------------------------------------------------------------------
@@ -291,9 +298,19 @@ class PalService:
     # ---- create ----------------------------------------------------------------------
 
     async def accept_create(
-        self, actor: Actor, body: PalCreate, dedupe_key: str | None = None
+        self,
+        actor: Actor,
+        body: PalCreate,
+        dedupe_key: str | None = None,
+        *,
+        is_admin: AdminCheck,
     ) -> Accepted:
-        """Before the ack: NoKey, or Duplicate for a repeated submission, else `accepted`."""
+        """Before the ack: Denied (who may create, and layer endpoints are admins'), NoKey,
+        or Duplicate for a repeated submission, else `accepted`."""
+        guarded = guarded_changes({}, body.model_dump(exclude_none=True))
+        await self.permissions.require(
+            actor, "create", is_admin, guarded=guarded, field=ids.PAL_NAME
+        )
         detail = {"pal_name": body.pal_name}
         return await self.rt.db(self._accept_now, "pal.create", actor, dedupe_key, detail=detail)
 
@@ -316,6 +333,7 @@ class PalService:
                 ) from None
             raise
         await ticket.close("ok", target=pal.pal_id, pal_name=pal.pal_name)
+        await self.permissions.created(actor, pal.pal_id)
         self.rt.remember_pal(actor.team_id, pal.pal_id, pal.pal_name)
         return pal.raw or pal.model_dump()
 
@@ -387,6 +405,27 @@ class PalService:
             self._accept_now, "pal.patch", actor, dedupe_key, target=pal_id, detail=detail
         )
 
+    async def may_patch(
+        self,
+        actor: Actor,
+        pal_id: str,
+        before: dict[str, Any],
+        ops: list[dict[str, Any]],
+        is_admin: AdminCheck,
+        *,
+        field: str | None = None,
+        ticket: Accepted | None = None,
+    ) -> None:
+        """Denied (audited) unless `actor` may make this change to this PAL."""
+        try:
+            after = jsonpatch.apply_patch(before, ops)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException):
+            after = before  # the patch is refused as invalid elsewhere
+        guarded = guarded_changes(before, after)
+        await self.permissions.require(
+            actor, "edit", is_admin, pal_id=pal_id, guarded=guarded, field=field, ticket=ticket
+        )
+
     async def patch(
         self,
         ticket: Accepted,
@@ -394,6 +433,7 @@ class PalService:
         ops: list[dict[str, Any]],
         before: dict[str, Any],
         *,
+        is_admin: AdminCheck,
         force: bool = False,
         conflict_key: str | None = None,
         response_url: str | None = None,
@@ -401,6 +441,7 @@ class PalService:
         """PATCH upstream and report how it ended. A conflict keeps the patch server-side under
         `conflict_key` (or a fresh token) for an Overwrite confirmation."""
         expected = check_patch(before, ops)
+        await self.may_patch(ticket.actor, pal_id, before, ops, is_admin, ticket=ticket)
         client = await self._client(ticket)
         name = pal_name_of(before)
         try:
@@ -455,6 +496,7 @@ class PalService:
         pal_id: str,
         ops: list[dict[str, Any]],
         *,
+        is_admin: AdminCheck,
         force: bool = False,
         response_url: str | None = None,
     ) -> PatchReport:
@@ -470,7 +512,9 @@ class PalService:
         except Invalid as exc:
             await ticket.close("invalid", reason=exc.message)
             raise
-        return await self.patch(ticket, pal_id, ops, before, force=force, response_url=response_url)
+        return await self.patch(
+            ticket, pal_id, ops, before, is_admin=is_admin, force=force, response_url=response_url
+        )
 
     async def take_force(self, token: str, actor: Actor) -> PatchSession | None:
         """The patch an Overwrite confirmation stands for: only for the person who asked, in
@@ -483,6 +527,17 @@ class PalService:
         return await self.rt.patch_sessions.pop(token)  # None if the first click took it already
 
     # ---- delete ----------------------------------------------------------------------
+
+    async def offer_delete(self, actor: Actor, pal_id: str) -> None:
+        """The confirmation the Delete button stands for: this person, this workspace, this
+        PAL, ten minutes, single use (stored: the click may reach another process)."""
+        key = _delete_key(actor, pal_id)
+        await self.rt.db(self.rt.store.sessions.put, key, {"pal_id": pal_id}, CONFIRMATION_SECONDS)
+
+    async def take_delete(self, actor: Actor, pal_id: str) -> bool:
+        """True once for the person the confirmation was offered to."""
+        taken = await self.rt.db(self.rt.store.sessions.pop, _delete_key(actor, pal_id))
+        return taken is not None and taken.get("pal_id") == pal_id
 
     async def accept_delete(self, actor: Actor, pal_id: str) -> Accepted:
         return await self.audit.accept("pal.delete", actor, target=pal_id)

@@ -9,7 +9,7 @@ never waits for them; on a form they run inside the ack and answer as a field er
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from palbot.services.errors import Denied, Invalid
 from palbot.services.validation import is_id
@@ -114,3 +114,43 @@ class AdminOnly:
         )
         text = ADMIN_ONLY_FORM if ctx.surface == "view" else ADMIN_ONLY
         raise Denied(text.format(what=self.what), field=self.field)
+
+
+@dataclass(frozen=True)
+class Permitted:
+    """The workspace's permissions let this person create PALs, or edit or delete the
+    request's PAL (`/pal limits` sets them); a refusal is audited `denied` and says who may."""
+
+    verb: Literal["create", "edit", "delete"]
+    field: str | None = None
+    # the policy is read first; Slack is asked whether the person is an admin only when the
+    # policy needs it (and that answer is cached), so the ack seldom waits for it
+    after_ack: bool = False
+
+    async def __call__(self, ctx: Ctx) -> None:
+        await ctx.services.permissions.require(
+            ctx.actor,
+            self.verb,
+            ctx.is_admin,
+            pal_id=None if self.verb == "create" else ctx.target,
+            field=self.field,
+            ticket=ctx.accepted,
+        )
+
+
+@dataclass(frozen=True)
+class DeleteConfirmed:
+    """The Delete button was offered to this person, in this workspace, for this PAL, less
+    than ten minutes ago, and not used yet (single use)."""
+
+    after_ack: bool = False
+
+    async def __call__(self, ctx: Ctx) -> None:
+        if not await ctx.services.pals.take_delete(ctx.actor, ctx.target or ""):
+            raise Invalid(DELETE_EXPIRED)
+
+
+DELETE_EXPIRED = (
+    "This Delete button has expired (or it was shown to someone else). "
+    "Run `/pal delete <pal_id>` again."
+)

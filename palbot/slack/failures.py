@@ -10,16 +10,19 @@ The audit outcome of each failure is written by the service (or the check) that 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from palbot.pal_api import errors as api_errors
-from palbot.services.errors import Duplicate, NoKey, UserError, user_text
+from palbot.services.errors import Denied, Duplicate, NoKey, UserError, user_text
 from palbot.slack.blocks.common import error_message, error_view
 from palbot.slack.blocks.keys import no_key_message
 from palbot.slack.checks import Silent, Usage
 from palbot.slack.context import Ctx
 from palbot.slack.parsing import USAGE
 from palbot.store.errors import StoreBusy
+
+SLACK_USER = re.compile(r"^[UW][A-Z0-9_]{2,20}$")
 
 log = logging.getLogger("palbot.slack")
 ANSWERED = (UserError, api_errors.PalApiError, StoreBusy, Silent)
@@ -65,7 +68,10 @@ def failure_message(ctx: Ctx, exc: Exception, prefix: str = "") -> dict[str, Any
     if isinstance(exc, NoKey) and ctx.surface == "command" and not ctx.acked:
         return no_key_message()
     text = user_text(exc)
-    return error_message(f"{prefix} {text}" if prefix else text)
+    hint = None
+    if isinstance(exc, Denied) and exc.who and SLACK_USER.match(exc.who):
+        hint = f"It was created by <@{exc.who}>."  # an id palbot stored: a safe mention
+    return error_message(f"{prefix} {text}" if prefix else text, hint)
 
 
 async def _answer_form(ctx: Ctx, exc: Exception, field: str | None, prefix: str) -> None:

@@ -61,6 +61,11 @@ class PalbotHandle:
     def connect_key(self, team: str = "T1", key: str = SANDBOX_KEY) -> None:
         self.store.workspaces.set_pal_key(team, key, set_by=ADMIN)
 
+    def created_by(self, pal_id: str, user: str = USER, team: str = "T1") -> str:
+        """As if `user` had created this (sandbox-made) PAL through palbot."""
+        self.store.workspaces.record_creator(team, pal_id, user)
+        return pal_id
+
     def audit(self, action: str | None = None, team: str | None = None) -> list[Any]:
         return list(self.store.audit.iter_entries(action=action, team_id=team))
 

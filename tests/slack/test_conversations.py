@@ -314,7 +314,7 @@ def test_ack_is_fast_while_the_pal_api_hangs(
 ) -> None:
     palbot: PalbotHandle = make_palbot(http=True, pal_api_read_timeout=1, pal_api_deadline=1.5)
     palbot.connect_key()
-    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    pal_id = palbot.created_by(make_pal(sandbox, SANDBOX_KEY))  # theirs: they may patch it
     sandbox.fault(latency=2.5, times=20)  # past the 1 s the acks are held to, and Slack's 2 s+
     for text in (f"start {pal_id}", "list", f"show {pal_id}", f"patch {pal_id}", "create"):
         began = time.monotonic()

@@ -94,7 +94,7 @@ def test_a_patch_that_changes_nothing_is_audited_ok(
     palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
 ) -> None:
     palbot.connect_key()
-    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
+    pal_id = palbot.created_by(make_pal(sandbox, SANDBOX_KEY, pal_name="Coach"))
     same = json.dumps([{"op": "replace", "path": "/pal_name", "value": "Coach"}])
     palbot.slack.command(f"patch {pal_id} {same}")
     fake_slack.wait_response(where=lambda r: "Nothing changed" in json.dumps(r.args))
@@ -222,7 +222,7 @@ def test_an_inline_patch_retried_by_slack_patches_once(
     palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
 ) -> None:
     palbot.connect_key()
-    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    pal_id = palbot.created_by(make_pal(sandbox, SANDBOX_KEY))
     rename = '[{"op":"replace","path":"/pal_name","value":"Once"}]'
     for retry in ("", "1", "2"):  # Slack retries a slow command with the same trigger_id
         headers = {"x-slack-retry-num": retry, "x-slack-retry-reason": "timeout"} if retry else {}
@@ -238,6 +238,8 @@ def test_a_replayed_delete_click_deletes_once(
 ) -> None:
     palbot.connect_key()
     pal_id = make_pal(sandbox, SANDBOX_KEY)
+    palbot.slack.command(f"delete {pal_id}", user=ADMIN)  # the confirmation is offered
+    fake_slack.wait_response(where=lambda r: "pal_delete_confirm" in json.dumps(r.args))
     for _ in range(2):  # the same click delivered twice
         palbot.slack.block_action(
             "pal_delete_confirm", pal_id, user=ADMIN, action_ts="1700000002.000200"
@@ -253,7 +255,7 @@ def test_an_overwrite_confirmation_is_bound_to_who_asked(
     palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
 ) -> None:
     palbot.connect_key()
-    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    pal_id = palbot.created_by(make_pal(sandbox, SANDBOX_KEY))
     sandbox.maker_changes(pal_id)
     rename = '[{"op":"replace","path":"/pal_name","value":"Mine"}]'
     palbot.slack.command(f"patch {pal_id} {rename}", user=USER)

@@ -10,7 +10,7 @@ import httpx
 
 from tests.conftest import SANDBOX_KEY, SandboxHandle
 from tests.fakes.slack_api import FakeSlack
-from tests.slack.conftest import PalbotHandle
+from tests.slack.conftest import ADMIN, PalbotHandle
 from tests.slack.test_pals import open_create
 
 QUICKSTART = '[{"op":"add","path":"/layers/stt/hotwords","value":"leadership"}]'
@@ -145,17 +145,19 @@ def test_layer_credentials_are_never_shown_stored_or_echoed(
 
     palbot.connect_key()
     secret_key, secret_header = "sk-llm-provider-4242", "Bearer llm-header-9191"
-    pal_id = make_pal(
-        sandbox,
-        SANDBOX_KEY,
-        layers={
-            "llm": {
-                "model": "my-model",
-                "base_url": "https://llm.example",
-                "api_key": secret_key,
-                "headers": {"Authorization": secret_header},
-            }
-        },
+    pal_id = palbot.created_by(
+        make_pal(
+            sandbox,
+            SANDBOX_KEY,
+            layers={
+                "llm": {
+                    "model": "my-model",
+                    "base_url": "https://llm.example",
+                    "api_key": secret_key,
+                    "headers": {"Authorization": secret_header},
+                }
+            },
+        )
     )
     # /pal show and the Patch form: the configuration, the credentials hidden
     palbot.slack.command(f"show {pal_id}")
@@ -168,7 +170,10 @@ def test_layer_credentials_are_never_shown_stored_or_echoed(
     # a patch that sets a credential: sent to the PAL API (write-only), never echoed or stored
     new_key = "sk-llm-provider-NEW-7777"
     patch = json.dumps([{"op": "replace", "path": "/layers/llm/api_key", "value": new_key}])
-    palbot.slack.command(f"patch {pal_id} {patch}")
+    palbot.slack.command(f"patch {pal_id} {patch}")  # its creator, a member: not theirs to do
+    fake_slack.wait_response(where=lambda r: "Only workspace admins" in json.dumps(r.args))
+    assert sandbox.requests("PATCH") == []
+    palbot.slack.command(f"patch {pal_id} {patch}", user=ADMIN)
     [done] = fake_slack.wait_response(where=lambda r: "Patched" in json.dumps(r.args))
     assert new_key not in json.dumps(done.args) and "[hidden]" in json.dumps(done.args)
     assert sandbox.requests("PATCH")[-1]["body"][0]["value"] == new_key
@@ -178,7 +183,7 @@ def test_layer_credentials_are_never_shown_stored_or_echoed(
     assert new_key not in audit_text and secret_key not in audit_text
     # adding a whole layer with credentials inside: hidden in the audit row too
     tts = json.dumps([{"op": "add", "path": "/layers/tts", "value": {"api_key": "sk-tts-5151"}}])
-    palbot.slack.command(f"patch {pal_id} {tts}")
+    palbot.slack.command(f"patch {pal_id} {tts}", user=ADMIN)
     fake_slack.wait_response(count=2, where=lambda r: "Patched" in json.dumps(r.args))
     palbot.settle()
     everything = json.dumps([r.detail for r in palbot.audit()]) + json.dumps(
@@ -193,7 +198,7 @@ def test_errors_a_person_understands(
     from tests.slack.test_pals import make_pal
 
     palbot.connect_key()
-    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    pal_id = palbot.created_by(make_pal(sandbox, SANDBOX_KEY))
     # a malformed operation: which one, and what a right one looks like (no validator words)
     bad_op = palbot.slack.command(
         f'patch {pal_id} [{{"op":"replace","path":"/pal_name","value":"A"}},'

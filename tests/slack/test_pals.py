@@ -227,7 +227,7 @@ def test_patch_modal_flow(
     from tests.conftest import SANDBOX_KEY
 
     palbot.connect_key()
-    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    pal_id = palbot.created_by(make_pal(sandbox, SANDBOX_KEY))
     palbot.slack.command(f"patch {pal_id}")
     opened = fake_slack.wait_for("views.open")[-1]
     assert opened.args["view"]["callback_id"] == "pal_patch"
@@ -270,7 +270,7 @@ def test_inline_patch_no_change_and_conflict(
     from tests.conftest import SANDBOX_KEY
 
     palbot.connect_key()
-    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    pal_id = palbot.created_by(make_pal(sandbox, SANDBOX_KEY))
     rename = '[{"op":"replace","path":"/pal_name","value":"Inline"}]'
     palbot.slack.command(f"patch {pal_id} {rename}")
     fake_slack.wait_response(where=lambda r: "Patched" in json.dumps(r.args))
@@ -303,31 +303,36 @@ def test_inline_patch_no_change_and_conflict(
     fake_slack.wait_response(where=lambda r: "expired" in json.dumps(r.args))
 
 
-def test_delete_needs_admin_and_confirmation(
+def test_delete_needs_permission_and_a_confirmation_of_ones_own(
     palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
 ) -> None:
     from tests.conftest import SANDBOX_KEY
 
     palbot.connect_key()
-    pal_id = make_pal(sandbox, SANDBOX_KEY)
-    palbot.slack.command(f"delete {pal_id}", user=USER)
-    fake_slack.wait_response(where=lambda r: "Only workspace admins" in json.dumps(r.args))
+    pal_id = make_pal(sandbox, SANDBOX_KEY)  # made outside palbot: no creator here
+    refused = palbot.slack.command(f"delete {pal_id}", user=USER).json()  # in the ack itself
+    assert "only workspace admins" in json.dumps(refused)
     palbot.slack.command(f"delete {pal_id}", user=ADMIN)
     prompt = fake_slack.wait_response(where=lambda r: "pal_delete_confirm" in json.dumps(r.args))
     check_message(prompt[-1].args)
     assert sandbox.requests("DELETE") == []
+    # the admin's button, clicked by someone else: not theirs, nothing accepted
     palbot.slack.block_action("pal_delete_confirm", pal_id, user=USER)
-    fake_slack.wait_response(count=2, where=lambda r: "Only workspace admins" in json.dumps(r.args))
+    fake_slack.wait_response(where=lambda r: "shown to someone else" in json.dumps(r.args))
     assert sandbox.requests("DELETE") == []
     palbot.slack.block_action("pal_delete_confirm", pal_id, user=ADMIN)
     done = fake_slack.wait_response(where=lambda r: "Deleted the PAL" in json.dumps(r.args))
     assert done[-1].args.get("replace_original") is True
     assert len(sandbox.requests("DELETE", f"/v2/pals/{pal_id}")) == 1
+    # single use: a second click (another action_ts) finds no confirmation
+    palbot.slack.block_action("pal_delete_confirm", pal_id, user=ADMIN)
+    fake_slack.wait_response(count=2, where=lambda r: "has expired" in json.dumps(r.args))
+    assert len(sandbox.requests("DELETE", f"/v2/pals/{pal_id}")) == 1
     rows = palbot.audit("pal.delete")
-    # the command's refusal; then each click: accepted before its ack, then its outcome
-    assert [e.outcome for e in rows] == ["denied", "accepted", "denied", "accepted", "ok"]
+    # the command's refusal; then the one confirmed click: accepted before its ack, then ok
+    assert [e.outcome for e in rows] == ["denied", "accepted", "ok"]
+    assert rows[0].detail["reason"] == "permission" and rows[0].user_id == USER
     assert rows[2].detail["accepted_seq"] == rows[1].seq
-    assert rows[4].detail["accepted_seq"] == rows[3].seq
 
 
 def test_an_unknown_value_goes_to_the_pal_api_which_is_the_judge(

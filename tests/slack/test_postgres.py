@@ -243,7 +243,7 @@ def test_a_form_opened_on_one_process_is_submitted_to_the_other(
 ) -> None:
     a, b = two_palbots(make_palbot, postgres_url)
     a.connect_key()
-    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
+    pal_id = a.created_by(make_pal(sandbox, SANDBOX_KEY, pal_name="Coach"))
     a.slack.command(f"patch {pal_id}")  # the form opens on A (its document kept in the store)
     filled = fake_slack.wait_for(
         "views.update", where=lambda c: c.args["view"].get("callback_id") == "pal_patch"

@@ -9,7 +9,7 @@ from palbot.slack import ids
 from palbot.slack.blocks.common import message
 from palbot.slack.metadata import ModalMetadata
 from palbot.slack.text import context, cut, escape, header, inline_code, plain, section
-from palbot.store.models import AuditEntry, Limits
+from palbot.store.models import AuditEntry, Limits, Permissions
 
 
 def _number(
@@ -34,7 +34,37 @@ def _number(
     }
 
 
-def limits_modal(metadata: ModalMetadata, limits: Limits) -> dict[str, Any]:
+PERMISSION_CHOICES = {
+    "everyone": "Everyone in the workspace",
+    "creator_and_admins": "The PAL's creator and admins",
+    "admins": "Admins only",
+}
+PERMISSION_FIELDS = (
+    ("create", "Who may create PALs", ("everyone", "admins")),
+    ("edit", "Who may edit (patch) a PAL", ("everyone", "creator_and_admins", "admins")),
+    ("delete", "Who may delete a PAL", ("everyone", "creator_and_admins", "admins")),
+)
+
+
+def _permission_select(verb: str, label: str, choices: tuple[str, ...], current: str) -> Any:
+    options = [{"text": plain(PERMISSION_CHOICES[c], 75), "value": c} for c in choices]
+    return {
+        "type": "input",
+        "block_id": f"permission_{verb}",
+        "label": plain(label, 2000),
+        "element": {
+            "type": "static_select",
+            "action_id": f"permission_{verb}",
+            "options": options,
+            "initial_option": next(o for o in options if o["value"] == current),
+        },
+    }
+
+
+def limits_modal(
+    metadata: ModalMetadata, limits: Limits, permissions: Permissions | None = None
+) -> dict[str, Any]:
+    permissions = permissions or Permissions()
     return {
         "type": "modal",
         "callback_id": ids.LIMITS_MODAL,
@@ -71,8 +101,24 @@ def limits_modal(metadata: ModalMetadata, limits: Limits) -> dict[str, Any]:
                 10,
                 3600,
             ),
+            section(
+                "*Who may change PALs.* Admins always may. Pointing a PAL's speech at another "
+                "model or voice server (`layers.llm` / `layers.tts` endpoints and credentials) "
+                "is for admins only, whatever is chosen here."
+            ),
+            *(
+                _permission_select(verb, label, choices, getattr(permissions, verb))
+                for verb, label, choices in PERMISSION_FIELDS
+            ),
         ],
     }
+
+
+def permissions_text(permissions: Permissions) -> str:
+    return "; ".join(
+        f"{verb}: {PERMISSION_CHOICES[getattr(permissions, verb)].lower()}"
+        for verb, _, _ in PERMISSION_FIELDS
+    )
 
 
 def limits_text(limits: Limits) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from palbot.store.crypto import SecretBox
-from palbot.store.models import Limits, Workspace, utc_now
+from palbot.store.models import Limits, Permissions, Workspace, utc_now
 from palbot.store.sqlite.db import Database
 
 
@@ -58,7 +58,39 @@ class SqliteWorkspaceStore:
             ),
             limits_set_by=row["limits_set_by"],
             limits_set_at=row["limits_set_at"],
+            permissions=Permissions(
+                **{
+                    verb: row[f"perm_{verb}"]
+                    for verb in ("create", "edit", "delete")
+                    if row[f"perm_{verb}"]
+                }
+            ),
         )
+
+    def set_permissions(self, team_id: str, permissions: Permissions, *, set_by: str) -> None:
+        with self.db.write() as conn:
+            self._ensure(conn, team_id)
+            conn.execute(
+                "UPDATE workspaces SET perm_create = ?, perm_edit = ?, perm_delete = ?, "
+                "permissions_set_by = ? WHERE team_id = ?",
+                (permissions.create, permissions.edit, permissions.delete, set_by, team_id),
+            )
+
+    def record_creator(self, team_id: str, pal_id: str, user_id: str) -> None:
+        """Who created this PAL through palbot (a PAL id is never reused upstream)."""
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO pal_creators (team_id, pal_id, created_by, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (team_id, pal_id, user_id, utc_now()),
+            )
+
+    def creator_of(self, team_id: str, pal_id: str) -> str | None:
+        row = self.db.conn.execute(
+            "SELECT created_by FROM pal_creators WHERE team_id = ? AND pal_id = ?",
+            (team_id, pal_id),
+        ).fetchone()
+        return str(row[0]) if row else None
 
     def set_pal_key(
         self, team_id: str, api_key: str, *, set_by: str, enterprise_id: str | None = None

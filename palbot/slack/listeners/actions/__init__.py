@@ -5,14 +5,14 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from palbot.slack import ids
-from palbot.slack.checks import Accept, AdminOnly, Once, ValidId
+from palbot.slack.checks import Accept, AdminOnly, DeleteConfirmed, Once, Permitted, ValidId
 from palbot.slack.context import SlackDeps
 from palbot.slack.entries import Entry, register_entries
 from palbot.slack.listeners.actions import end, force, home, join, pals, start
 
 ENTRIES = (
     Entry(ids.PAL_START_BUTTON, start.start_button),
-    Entry(ids.PAL_PATCH_BUTTON, pals.patch_button, (ValidId(silent=True),)),
+    Entry(ids.PAL_PATCH_BUTTON, pals.patch_button, (ValidId(silent=True), Permitted("edit"))),
     Entry(ids.CONVERSATION_JOIN, join.join_button),
     Entry(ids.CONVERSATION_END, end.end_button),
     Entry(
@@ -21,8 +21,9 @@ ENTRIES = (
         (
             ValidId(silent=True),
             Once(),
+            DeleteConfirmed(),
             Accept("pal.delete"),
-            AdminOnly("pal.delete", "delete PALs", targeted=True),
+            Permitted("delete"),
         ),
     ),
     Entry(ids.PATCH_FORCE, force.force_button),

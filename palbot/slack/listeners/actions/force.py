@@ -19,11 +19,22 @@ async def force_button(ctx: Ctx) -> None:
     await ctx.ack()
     if not ctx.in_modal:  # from a message: fetch, check and send again
         report = await pals.patch_current(
-            ticket, session.pal_id, session.ops, force=True, response_url=ctx.response_url
+            ticket,
+            session.pal_id,
+            session.ops,
+            is_admin=ctx.is_admin,
+            force=True,
+            response_url=ctx.response_url,
         )
     else:  # from the Patch modal: against the document it was opened on
         await ctx.show(loading_view(TITLE, "Overwriting the editor changes…"))
         report = await pals.patch(
-            ticket, session.pal_id, session.ops, session.doc, force=True, conflict_key=ctx.view_id
+            ticket,
+            session.pal_id,
+            session.ops,
+            session.doc,
+            is_admin=ctx.is_admin,
+            force=True,
+            conflict_key=ctx.view_id,
         )
     await show_patch_report(ctx, report)

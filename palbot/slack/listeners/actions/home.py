@@ -15,4 +15,5 @@ async def connect_key(ctx: Ctx) -> None:
 
 async def change_limits(ctx: Ctx) -> None:
     limits = await ctx.services.limits.get(ctx.actor.team_id)
-    await ctx.open_view(admin_blocks.limits_modal(ModalMetadata(), limits))
+    permissions = await ctx.services.permissions.get(ctx.actor.team_id)
+    await ctx.open_view(admin_blocks.limits_modal(ModalMetadata(), limits, permissions))

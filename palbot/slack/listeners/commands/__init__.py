@@ -7,7 +7,7 @@ from slack_bolt.async_app import AsyncApp
 
 from palbot.slack import ids
 from palbot.slack.blocks.common import error_message
-from palbot.slack.checks import AdminOnly, NeedsKey, Once, Usage, ValidId
+from palbot.slack.checks import AdminOnly, NeedsKey, Once, Permitted, Usage, ValidId
 from palbot.slack.context import Ctx, SlackDeps
 from palbot.slack.entries import Entry, register_entries, run_entry
 from palbot.slack.listeners.commands import admin, conversations, help, key, pals, patch
@@ -19,13 +19,13 @@ SUBCOMMANDS = {
         Entry("key", key.open_key_form, (AdminOnly("key.set", "connect the PAL API key"),)),
         Entry("key status", key.key_status),
         Entry("key remove", key.remove_key, (AdminOnly("key.remove", "remove the PAL API key"),)),
-        Entry("create", pals.open_create_form),
+        Entry("create", pals.open_create_form, (Permitted("create"),)),
         Entry("list", pals.list_pals, (NeedsKey(),)),
         Entry("show", pals.show_pal, (ValidId("Give the id of the PAL to show."), NeedsKey())),
         Entry(
             "patch",
             patch.patch,
-            (ValidId("Give the id of the PAL to patch."), NeedsKey(), Once()),
+            (ValidId("Give the id of the PAL to patch."), NeedsKey(), Once(), Permitted("edit")),
         ),
         Entry("start", conversations.start),
         Entry(
@@ -39,7 +39,7 @@ SUBCOMMANDS = {
             (
                 ValidId("Give the id of the PAL to delete."),
                 NeedsKey(),
-                AdminOnly("pal.delete", "delete PALs", targeted=True),
+                Permitted("delete"),
             ),
         ),
         Entry(

@@ -33,4 +33,5 @@ async def show_audit(ctx: Ctx) -> None:
 
 async def open_limits_form(ctx: Ctx) -> None:
     limits = await ctx.services.limits.get(ctx.actor.team_id)
-    await ctx.open_view(admin_blocks.limits_modal(ctx.form_metadata(), limits))
+    permissions = await ctx.services.permissions.get(ctx.actor.team_id)
+    await ctx.open_view(admin_blocks.limits_modal(ctx.form_metadata(), limits, permissions))

@@ -38,4 +38,5 @@ async def show_pal(ctx: Ctx) -> None:
 
 async def confirm_delete(ctx: Ctx) -> None:
     doc = await ctx.services.pals.get(ctx.actor, ctx.target or "")
+    await ctx.services.pals.offer_delete(ctx.actor, ctx.target or "")
     await ctx.reply.send(pal_blocks.delete_confirm_message(doc))

@@ -18,5 +18,7 @@ async def patch(ctx: Ctx) -> None:
     pals = ctx.services.pals
     ticket = await pals.accept_patch(ctx.actor, pal_id, ops)
     await ctx.ack()
-    report = await pals.patch_current(ticket, pal_id, ops, response_url=ctx.response_url)
+    report = await pals.patch_current(
+        ticket, pal_id, ops, is_admin=ctx.is_admin, response_url=ctx.response_url
+    )
     await show_patch_report(ctx, report)

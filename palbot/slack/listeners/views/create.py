@@ -25,7 +25,7 @@ async def submit_create(ctx: Ctx) -> None:
     except Invalid as exc:
         await pals.refuse_create(ctx.actor, exc)
         raise
-    ticket = await pals.accept_create(ctx.actor, body, ctx.submission_key())
+    ticket = await pals.accept_create(ctx.actor, body, ctx.submission_key(), is_admin=ctx.is_admin)
     loading = loading_view(TITLE, f"Creating *{escape(body.pal_name)}*…", metadata=ctx.metadata)
     await ctx.ack(update(loading))
     ctx.failure_prefix = "The PAL was not created."

@@ -24,6 +24,7 @@ async def submit_patch(ctx: Ctx) -> None:
         ctx.actor, pal_id, ctx.view_id, ctx.metadata.response_url, CHECK_BUDGET
     )
     ops = await pals.check_patch(ctx.actor, pal_id, session.doc, ops, ids.PATCH_JSON)  # as sent
+    await pals.may_patch(ctx.actor, pal_id, session.doc, ops, ctx.is_admin, field=ids.PATCH_JSON)
     ticket = await pals.accept_patch(
         ctx.actor, session.pal_id, ops, dedupe_key=ctx.submission_key()
     )
@@ -34,6 +35,7 @@ async def submit_patch(ctx: Ctx) -> None:
         session.pal_id,
         ops,
         session.doc,
+        is_admin=ctx.is_admin,
         conflict_key=ctx.view_id,
         response_url=session.response_url,
     )
