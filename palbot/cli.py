@@ -116,7 +116,13 @@ def cmd_rotate_secret(args: argparse.Namespace) -> int:
     settings = _settings()
     store = _open_store(settings)
     try:
-        return audit_cli.rotate(store, settings.palbot_secret_key is not None, sys.stdout)
+        return audit_cli.rotate(
+            store,
+            settings.palbot_secret_key is not None,
+            sys.stdout,
+            finish=args.finish,
+            force=args.force,
+        )
     finally:
         store.close()
 
@@ -212,6 +218,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     rotate = sub.add_parser(
         "rotate-secret", help="re-encrypt every stored secret under a new secret key"
+    )
+    rotate.add_argument(
+        "--finish",
+        action="store_true",
+        help="end a rotation: drop the old key once every process uses the new one",
+    )
+    rotate.add_argument(
+        "--force",
+        action="store_true",
+        help="rotate even though a server using PALBOT_SECRET_KEY is running",
     )
     rotate.set_defaults(func=cmd_rotate_secret)
     return parser

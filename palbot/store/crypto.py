@@ -40,32 +40,97 @@ def parse_keys(value: str, source: str) -> list[bytes]:
 
 
 class SecretBox:
-    """Encrypts with the first key; decrypts with any (so a rotation can be in progress)."""
+    """Encrypts with the first key; decrypts with any (so a rotation can be in progress).
 
-    def __init__(self, keys: list[bytes], source: str = "the secret key") -> None:
+    With a key file, it follows `palbot rotate-secret` by itself: when the file changes (checked
+    before each encryption, and when a stored secret will not open) it takes the file's keys,
+    encrypts under the first from then on, and keeps the keys it held for what it already read.
+    """
+
+    def __init__(
+        self, keys: list[bytes], source: str = "the secret key", key_file: Path | None = None
+    ) -> None:
         if not keys:
             raise SecretKeyError("no secret key given")
-        self.keys = keys
         self.source = source
+        self.key_file = key_file
+        self._stamp = _stamp(key_file)
+        self._install(keys)
+
+    def _install(self, keys: list[bytes]) -> None:
+        self.keys = list(keys)
         self._fernet = MultiFernet([Fernet(k) for k in keys])
 
+    def adopt(self, keys: list[bytes]) -> None:
+        """Use `keys` from now on (this process wrote them to the key file itself)."""
+        self._install(keys)
+        self._stamp = _stamp(self.key_file)
+
+    def opens_with_primary(self, token: str) -> bool:
+        try:
+            Fernet(self.primary).decrypt(token.encode("ascii"))
+        except (InvalidToken, ValueError):
+            return False
+        return True
+
+    def refresh(self) -> bool:
+        """Take the key file's keys if it changed since it was read; True if they changed."""
+        if self.key_file is None:
+            return False
+        stamp = _stamp(self.key_file)
+        if stamp is None or stamp == self._stamp:
+            return False
+        try:
+            keys = parse_keys(self.key_file.read_text(), str(self.key_file))
+        except (OSError, SecretKeyError) as exc:
+            log.error("could not re-read %s: %s", self.key_file, exc)
+            return False
+        self._stamp = stamp
+        if keys == self.keys[: len(keys)]:
+            return False
+        self._install(keys + [k for k in self.keys if k not in keys])
+        log.warning(
+            "%s changed (a key rotation): encrypting under its first key from now on",
+            self.key_file,
+        )
+        return True
+
     def encrypt(self, plaintext: str) -> str:
+        self.refresh()
         return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
 
     def decrypt(self, token: str) -> str:
-        try:
-            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
-        except (InvalidToken, ValueError):
-            raise SecretKeyError(
-                f"stored secrets cannot be decrypted with {self.source}: it is not the key this "
-                "database was encrypted with (was PALBOT_SECRET_KEY changed, or the "
-                "<database>.key file replaced?). Restore the original key; during a rotation "
-                "give both as PALBOT_SECRET_KEY=old,new."
-            ) from None
+        for attempt in range(2):
+            try:
+                return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+            except (InvalidToken, ValueError):
+                if attempt or not self.refresh():
+                    break
+        raise SecretKeyError(
+            f"stored secrets cannot be decrypted with {self.source}: it is not the key this "
+            "database was encrypted with (was PALBOT_SECRET_KEY changed, or the "
+            "<database>.key file replaced?). Restore the original key; during a rotation give "
+            "both as PALBOT_SECRET_KEY=new,old, or keep both in the key file until "
+            "`palbot rotate-secret --finish`."
+        )
+
+    def reencrypt(self, token: str) -> str:
+        """The same secret under the first key (whichever key it was under)."""
+        return self._fernet.rotate(token.encode("ascii")).decode("ascii")
 
     @property
     def primary(self) -> bytes:
         return self.keys[0]
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
 
 def write_key_file(path: Path, key: bytes) -> None:
@@ -90,12 +155,13 @@ def load_secret_box(env_value: str | None, key_file: Path) -> SecretBox:
         if mode & 0o077:
             log.warning("%s was readable by others (mode %o); tightened to 0600", key_file, mode)
             key_file.chmod(0o600)
-        return SecretBox(parse_keys(key_file.read_text(), str(key_file)), str(key_file))
+        keys = parse_keys(key_file.read_text(), str(key_file))
+        return SecretBox(keys, str(key_file), key_file=key_file)
     key = Fernet.generate_key()
     key_file.parent.mkdir(parents=True, exist_ok=True)
     write_key_file(key_file, key)
     log.info("generated a new secret key in %s (mode 0600): back it up with the database", key_file)
-    return SecretBox([key], str(key_file))
+    return SecretBox([key], str(key_file), key_file=key_file)
 
 
 def hash_token(token: str) -> str:

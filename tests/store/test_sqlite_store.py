@@ -120,19 +120,33 @@ def test_rotate_secret_with_key_file(tmp_path: Path) -> None:
     store.workspaces.set_pal_key("T1", "sk-rotate-me-0001", set_by="U1")
     store.audit.append("key.set", "ok", team_id="T1")
     store.close()
-    old = (tmp_path / "palbot.db.key").read_bytes()
+    key_file = tmp_path / "palbot.db.key"
+    old = key_file.read_bytes().strip()
     done = palbot_cli("rotate-secret", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    new = (tmp_path / "palbot.db.key").read_bytes()
-    assert new != old and b"," not in new
-    assert stat.S_IMODE((tmp_path / "palbot.db.key").stat().st_mode) == 0o600
+    assert "--finish" in done.stdout
+    # meanwhile the file holds new,old: a restart (or another process) opens everything
+    new, kept = key_file.read_bytes().strip().split(b",")
+    assert new != old and kept == old
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    store = open_sqlite_store(db, None)
+    assert store.workspaces.get_pal_key("T1") == "sk-rotate-me-0001"
+    store.close()
+    done = palbot_cli("rotate-secret", "--finish", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "rotation is complete" in done.stdout
+    assert key_file.read_bytes().strip() == new
     with pytest.raises(SecretKeyError):
-        open_sqlite_store(db, old.decode().strip())
+        open_sqlite_store(db, old.decode())
     store = open_sqlite_store(db, None)
     assert store.workspaces.get_pal_key("T1") == "sk-rotate-me-0001"
     assert store.audit.verify().ok  # the chain survives a rotation
-    assert [e.action for e in store.audit.iter_entries()] == ["key.set", "secret.rotate"]
+    rows = list(store.audit.iter_entries())
+    assert [e.action for e in rows] == ["key.set", "secret.rotate", "secret.rotate"]
+    assert [e.detail["stage"] for e in rows[1:]] == ["start", "finish"]
     store.close()
+    again = palbot_cli("rotate-secret", "--finish", env=env, cwd=tmp_path)
+    assert again.returncode == 0 and "No rotation in progress" in again.stdout
 
 
 def test_rotate_secret_with_env_key(tmp_path: Path) -> None:
@@ -158,6 +172,9 @@ def test_rotate_secret_with_env_key(tmp_path: Path) -> None:
     only_new.close()
     with pytest.raises(SecretKeyError):
         open_sqlite_store(db, old)
+    env["PALBOT_SECRET_KEY"] = f"{new},{old}"
+    done = palbot_cli("rotate-secret", "--finish", env=env, cwd=tmp_path)
+    assert done.returncode == 0 and "set it to that key alone" in done.stdout
 
 
 # ---- tamper evidence ---------------------------------------------------------------------

@@ -33,6 +33,13 @@ class SqliteLeaseStore:
             )
             return bool(cur.rowcount > 0)
 
+    def holders(self) -> list[str]:
+        """Who holds an unexpired lease now (servers running against this database)."""
+        rows = self.db.conn.execute(
+            "SELECT DISTINCT holder FROM leases WHERE expires_at >= ?", (time.time(),)
+        ).fetchall()
+        return sorted(str(r[0]) for r in rows)
+
     def release(self, name: str, holder: str) -> None:
         with self.db.write() as conn:
             conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))

@@ -86,15 +86,29 @@ class SqliteStore:
         self.db.close()
 
     def rotate_secret(self, new_key: bytes) -> int:
-        """Re-encrypt every stored secret under `new_key` in one transaction; returns the count.
-
-        With a key file, the file holds `new,old` while the transaction runs (either key opens
-        everything whatever happens), then `new` alone.
-        """
-        new_box = SecretBox([new_key, *[k for k in self.box.keys if k != new_key]])
+        """Start a rotation: every stored secret re-encrypted under `new_key`, in one
+        transaction; returns the count. The key file (if any) holds `new,old` from before the
+        transaction until `finish_rotation`: every process can open everything meanwhile, and a
+        running server re-reads it and encrypts under the new key from then on."""
+        keys = [new_key, *[k for k in self.box.keys if k != new_key]]
         if self.key_file is not None:
-            write_key_file(self.key_file, b",".join(new_box.keys))
-        count = 0
+            write_key_file(self.key_file, b",".join(keys))
+        self.box.adopt(keys)
+        return self._reencrypt_all()[0]
+
+    def finish_rotation(self) -> int:
+        """End a rotation: whatever is still under an older key (a process that wrote before it
+        saw the new one) is re-encrypted under the first key; then the key file holds the first
+        key alone. Returns how many secrets were still under an older key."""
+        stale = self._reencrypt_all()[1]
+        if self.key_file is not None:
+            write_key_file(self.key_file, self.box.primary)
+        self.box.adopt([self.box.primary])
+        return stale
+
+    def _reencrypt_all(self) -> tuple[int, int]:
+        """(secrets re-encrypted under the first key, of which were under another key)."""
+        count = stale = 0
         with self.db.write() as conn:
             for table, key_col, col in SEALED_COLUMNS:
                 rows = conn.execute(
@@ -103,18 +117,18 @@ class SqliteStore:
                 for row in rows:
                     if table == "meta" and row["k"] not in SEALED_META:
                         continue
-                    plain = self.box.decrypt(row["v"])
+                    self.box.decrypt(row["v"])  # a clear error if some key is missing
+                    stale += not self.box.opens_with_primary(row["v"])
                     conn.execute(
                         f"UPDATE {table} SET {col} = ? WHERE {key_col} = ?",
-                        (new_box.encrypt(plain), row["k"]),
+                        (self.box.reencrypt(row["v"]), row["k"]),
                     )
                     count += 1
-        if self.key_file is not None:
-            write_key_file(self.key_file, new_key)
-        self.box = SecretBox([new_key], self.box.source)
-        for part in (self.workspaces, self.audit, self.installations, self.sessions):
-            part.box = self.box
-        return count
+        return count, stale
+
+    def running_servers(self) -> list[str]:
+        """Processes that hold a duty's lease now: palbot servers using this database."""
+        return self.leases.holders()
 
 
 def open_sqlite_store(
