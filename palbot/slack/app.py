@@ -6,6 +6,7 @@ import logging
 import time
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.authorization.authorize_result import AuthorizeResult
@@ -154,8 +155,20 @@ def build_app(services: Services) -> tuple[AsyncApp, SlackDeps]:
         clients = SlackClients(s.slack_api_url, services.installs, single=client)
     deps = SlackDeps(services, Admins(s.palbot_admin_users), clients)
     app.middleware(request_context(deps))
+    app.error(unanswerable)
     register_listeners(app, deps)
     return app, deps
+
+
+async def unanswerable(error: Exception) -> BoltResponse | None:
+    """What Bolt itself could not do. A reply that cannot be delivered (a workspace that never
+    installed palbot, whose response_url answers nothing) is a 404 and one log line, never a
+    500 with a traceback; anything else is a bug and keeps Bolt's traceback and 500."""
+    if isinstance(error, aiohttp.ClientError | TimeoutError | ConnectionError):
+        log.info("a Slack request could not be answered (%s): 404", type(error).__name__)
+        return BoltResponse(status=404, body="")
+    log.error("Slack request failed inside Bolt", exc_info=error)
+    return None
 
 
 def _oauth_app(services: Services, common: dict[str, Any]) -> AsyncApp:

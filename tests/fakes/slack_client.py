@@ -93,6 +93,7 @@ class SlackSender:
         view: dict[str, Any] | None = None,
         url: str | None = None,
         action_ts: str | None = None,
+        response_url: str | None = None,
         **kw: Any,
     ) -> httpx.Response:
         action: dict[str, Any] = {
@@ -125,7 +126,7 @@ class SlackSender:
                 "channel_id": channel,
                 "message_ts": "1700000000.000001",
             }
-            payload["response_url"] = self.response_url()
+            payload["response_url"] = response_url or self.response_url()
             payload["message"] = {"ts": "1700000000.000001", "text": "x"}
         return self.interactive(payload, **kw)
 

@@ -143,3 +143,23 @@ def test_signed_payloads_of_every_odd_shape_are_4xx(palbot: PalbotHandle) -> Non
         body = urlencode({"payload": json.dumps(payload)})
         resp = palbot.slack.post(body, "application/x-www-form-urlencoded")
         assert resp.status_code < 500, (payload, resp.status_code)
+
+
+def test_a_click_from_a_workspace_that_never_installed_is_not_a_500(
+    make_palbot: Any, fake_slack: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Signed (the app's secret leaked, or a replay), from a team with no installation, and a
+    response_url that answers nothing: refused without a 5xx or a traceback."""
+    palbot: PalbotHandle = make_palbot(
+        slack_bot_token=None, slack_client_id="111.222", slack_client_secret="client-secret-xyz"
+    )
+    caplog.set_level(logging.DEBUG)
+    for action_id in ("conversation_end", "pal_delete_confirm", "patch_force"):
+        resp = palbot.slack.block_action(
+            action_id, "c-123", team="T_NEVER", response_url="http://127.0.0.1:9/dead"
+        )
+        assert resp.status_code < 500, (action_id, resp.status_code, resp.text)
+    command = palbot.slack.command("help", team="T_NEVER", response_url="http://127.0.0.1:9/x")
+    assert command.status_code < 500
+    assert not [r for r in caplog.records if r.exc_info], [r.getMessage() for r in caplog.records]
+    assert palbot.audit() == []  # nothing was accepted for a workspace palbot does not serve
