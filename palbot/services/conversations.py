@@ -134,6 +134,10 @@ class ConversationService:
                 DELIVERED_FLUSH_SECONDS, self.flush_delivered
             )
 
+    def mark_pending(self, conversation_id: str) -> bool:
+        """Shown by this process, its delivery mark not written yet."""
+        return conversation_id in self._delivered
+
     @property
     def pending_marks(self) -> int:
         """Delivery marks waiting for their batch."""
@@ -413,7 +417,8 @@ class ConversationService:
             # PALBOT_RECONCILE_INTERVAL s, once the start is PALBOT_RECONCILE_GRACE s old)
             # decides, and tells the starter.
             await self.rt.db(self.rt.store.conversations.set_unknown, attempt_id)
-            await self._failed(start, "the PAL API has not confirmed it yet; palbot is checking")
+            if start.ref is not None:
+                await start.messages.unconfirmed(start.ref, start.pal_name, req.actor.user_id)
             raise StartFailed(LOST_CREATE_TEXT, pending=True) from None
         except api_errors.ConcurrencyLimit as exc:
             await self.fail(start.accepted, "error", exc.user_message, error="ConcurrencyLimit")

@@ -81,6 +81,8 @@ class Reconciler:
                 if record.attempt_id not in self.rt.starts_running:
                     await self.settle(record, report)
             for record in await db(store.undelivered, older_than=grace):
+                if self.convs.mark_pending(record.conversation_id):
+                    continue  # shown a moment ago; its delivery mark is on its way
                 if await self.redeliver(record):
                     report.redelivered += 1
             audit_log = self.rt.store.audit

@@ -74,7 +74,25 @@ class SlackConversationMessages:
         return await self._update(record, conv_blocks.join_message(record, pal_joined=True))
 
     async def failed(self, ref: MessageRef, pal_name: str, starter: str, reason: str) -> bool:
-        content = conv_blocks.failed_start_message(pal_name, starter, reason)
+        """The placeholder goes (the reason is the starter's alone: billing state is nobody
+        else's business); where it cannot be deleted, it says only that nothing started."""
+        for attempt in range(2):
+            try:
+                await self.client.chat_delete(channel=ref.channel_id, ts=ref.ts)
+                return True
+            except SlackApiError as exc:
+                code = slack_error_code(exc)
+                if code == "message_not_found":
+                    return True  # gone already
+                log.warning("chat.delete failed: %s", code)
+                if attempt or code not in TRANSIENT:
+                    break
+                await asyncio.sleep(UPDATE_RETRY_SECONDS)
+        content = conv_blocks.not_started_message(pal_name)
+        return await self._update_at(ref.channel_id, ref.ts, content)
+
+    async def unconfirmed(self, ref: MessageRef, pal_name: str, starter: str) -> bool:
+        content = conv_blocks.unconfirmed_start_message(pal_name, starter)
         return await self._update_at(ref.channel_id, ref.ts, content)
 
     async def ended(self, record: ConversationRecord) -> bool:

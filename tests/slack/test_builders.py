@@ -123,7 +123,8 @@ MESSAGES = {
     "ended": lambda: conversations.ended_message(
         record(status="ended", ended_at="2026-11-26T01:09:00Z", end_reason=EVIL)
     ),
-    "failed_start": lambda: conversations.failed_start_message(EVIL, "U1", EVIL),
+    "not_started": lambda: conversations.not_started_message(EVIL),
+    "unconfirmed_start": lambda: conversations.unconfirmed_start_message(EVIL, "U1"),
     "active_list": lambda: conversations.active_list_message(EVIL, [record()] * 30),
     "active_list_empty": lambda: conversations.active_list_message("capped", []),
     "transcript": lambda: conversations.transcript_message([f"{EVIL[:30]}: hi"] * 20),

@@ -221,11 +221,15 @@ def test_unknown_pal_and_upstream_errors(
         body={"message": "The user is out of conversational credits"},
     )
     palbot.slack.command(f"start {pal_id}")
+    # the starter alone is told why (ephemeral); the channel's placeholder goes away
     fake_slack.wait_response(where=lambda r: "out of conversational credits" in json.dumps(r.args))
-    failed = fake_slack.wait_for(
-        "chat.update", where=lambda c: "could not start" in json.dumps(c.args)
-    )
-    assert "conversation_join" not in json.dumps(failed[-1].args)
+    [placeholder] = [
+        c for c in fake_slack.of("chat.postMessage") if "is starting" in json.dumps(c.args)
+    ]
+    [deleted] = fake_slack.wait_for("chat.delete")
+    assert deleted.args["ts"] == placeholder.result["ts"]
+    channel_said = json.dumps([c.args for c in fake_slack.calls if c.method.startswith("chat.")])
+    assert "credits" not in channel_said and "could not start" not in channel_said
     assert palbot.store.conversations.list_active("T1") == []
 
 

@@ -75,6 +75,7 @@ def test_a_create_answered_after_the_deadline_is_adopted(
     # reconciliation adopts it: the same message now offers Join and End; the starter is told
     [update] = started(palbot, fake_slack)
     assert update.args["ts"] == open_start.message_ts
+    palbot.settle()  # the delivery mark is written in a batch, a moment later
     [conv] = palbot.store.conversations.list_active("T1")
     assert conv.conversation_name == "late one" and conv.delivered
     assert [c["conversation_id"] for c in sandbox_active(sandbox)] == [conv.conversation_id]
@@ -101,10 +102,11 @@ def test_an_unreadable_create_answer_is_checked_and_the_starter_told(
     sandbox.fault(method="POST", path="/v2/conversations", status=200, body={}, times=1)
     palbot.slack.command(f"start {pal_id}")
     fake_slack.wait_response(where=lambda r: "keeps checking" in json.dumps(r.args))
-    # nothing was created upstream: reconciliation says so, in the message and to the starter
-    fake_slack.wait_for(
-        "chat.update", where=lambda c: "was never created" in json.dumps(c.args), timeout=15
-    )
+    # nothing was created upstream: reconciliation takes the placeholder out of the channel
+    # and tells the starter (privately) why
+    [placeholder] = fake_slack.of("chat.postMessage")
+    [deleted] = fake_slack.wait_for("chat.delete", timeout=15)
+    assert deleted.args["ts"] == placeholder.result["ts"]  # type: ignore[index]
     fake_slack.wait_for(
         "chat.postMessage",
         where=lambda c: c.args.get("channel") == USER and "was not started" in json.dumps(c.args),

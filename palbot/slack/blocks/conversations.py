@@ -187,12 +187,19 @@ def ended_message(record: ConversationRecord) -> dict[str, Any]:
     }
 
 
-def failed_start_message(pal_name: str, user_id: str, reason: str) -> dict[str, Any]:
+def not_started_message(pal_name: str) -> dict[str, Any]:
+    """In the channel, where a failed start's placeholder could not be deleted: that nothing
+    started, never why (the starter was told privately)."""
+    text = f"A conversation with {escape(cut(pal_name, 150))} was not started."
+    return {"text": text, "blocks": [context(text)]}
+
+
+def unconfirmed_start_message(pal_name: str, user_id: str) -> dict[str, Any]:
     text = (
-        f"<@{escape(user_id)}> could not start a conversation with "
-        f"{escape(cut(pal_name, 150))}: {escape(cut(reason, 500))}"
+        f"<@{escape(user_id)}> is starting a conversation with {escape(cut(pal_name, 150))}: "
+        "the PAL API has not confirmed it yet, palbot is checking."
     )
-    return {"text": text, "blocks": [section(f":x: {text}")]}
+    return {"text": text, "blocks": [section(f":hourglass_flowing_sand: {text}")]}
 
 
 def active_list_message(
