@@ -299,7 +299,7 @@ class Sandbox:
             "conversation_name": req.conversation_name
             or f"Conversation with {pal.get('pal_name')}",
             "conversation_url": f"{self.state.config.public_url}/rooms/{conv_id}",
-            "status": "active",
+            "status": "ended" if test_mode else "active",  # as upstream: ended at once
             "callback_url": req.callback_url or "",
             "created_at": now_iso(),
             "pal_id": req.pal_id,

@@ -32,6 +32,7 @@ from palbot.store.models import ConversationRecord, Limits, Outcome
 log = logging.getLogger("palbot.conversations")
 DELIVERED_FLUSH_SECONDS = 0.2
 DEBOUNCE_SECONDS = 5.0  # the same start, by the same person, repeated within this is one action
+TEST_ENDED = "test conversation: nobody joins, nothing is billed"
 LOST_CREATE_TEXT = (
     "The PAL API did not confirm the conversation in time, and palbot has not found it among "
     "the active ones yet. It was not retried, so nothing is billed twice. palbot keeps checking "
@@ -319,6 +320,11 @@ class ConversationService:
         if pal_name and not record.pal_name:
             record = record.model_copy(update={"pal_name": pal_name})
             store.set_pal_name(record.conversation_id, pal_name)
+        if record.test_mode and record.status == "active":
+            # nobody joins a test conversation and upstream has ended it already: it is
+            # never listed as active, and its message says it was a test
+            store.mark_ended(record.conversation_id, ended_by=None, reason=TEST_ENDED)
+            record = store.get(record.conversation_id) or record
         return record
 
     async def show_started(

@@ -28,3 +28,29 @@ def check_message(message: dict[str, Any]) -> None:
     if message.get("blocks"):
         check_blocks(message["blocks"])
     assert len(message.get("text") or "") <= 40000
+
+
+def render(blocks: list[dict[str, Any]]) -> str:
+    """The text a person reads in these blocks, one line per block; buttons as `[label]`."""
+    lines: list[str] = []
+    for block in blocks:
+        kind = block.get("type")
+        parts: list[str] = []
+        if isinstance(block.get("text"), dict):
+            parts.append(str(block["text"].get("text", "")))
+        for field in block.get("fields") or []:
+            parts.append(str(field.get("text", "")))
+        for element in block.get("elements") or []:
+            if element.get("type") == "button":
+                parts.append(f"[{element['text']['text']}]")
+            elif "text" in element and isinstance(element["text"], str):
+                parts.append(element["text"])
+            elif isinstance(element.get("text"), dict):
+                parts.append(str(element["text"].get("text", "")))
+        accessory = block.get("accessory") or {}
+        if accessory.get("type") == "button":
+            parts.append(f"[{accessory['text']['text']}]")
+        if kind == "input" and isinstance(block.get("label"), dict):
+            parts.append(str(block["label"].get("text", "")))
+        lines.append(" ".join(p for p in parts if p))
+    return "\n".join(lines)

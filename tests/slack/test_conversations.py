@@ -13,7 +13,7 @@ import httpx
 from palbot.slack.installation_store import SlackInstallationStore
 from tests.conftest import SANDBOX_KEY, SandboxHandle
 from tests.fakes.slack_api import FakeSlack
-from tests.slack.blockkit import check_message, check_view
+from tests.slack.blockkit import check_message, check_view, render
 from tests.slack.conftest import ADMIN, USER, PalbotHandle
 from tests.slack.test_pals import make_pal
 
@@ -76,15 +76,25 @@ def test_test_mode_flag(
     palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
 ) -> None:
     palbot.connect_key()
-    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Tess")
     palbot.slack.command(f"start {pal_id} --test")
-    started(palbot, fake_slack)
+    palbot.wait_audit("conversation.start", "ok")
     assert sandbox.requests("POST", "/v2/conversations")[0]["body"] == {
         "pal_id": pal_id,
         "test_mode": True,
     }
-    assert palbot.store.conversations.list_active("T1")[0].test_mode
-    fake_slack.wait_response(where=lambda r: "test mode" in json.dumps(r.args))
+    # it looks like a test: labelled, no Join (nobody joins), ended at once, never active
+    [shown] = fake_slack.wait_for("chat.update", where=lambda c: "test_tube" in json.dumps(c.args))
+    text = render(shown.args["blocks"])
+    assert "ran a test conversation with *Tess*" in text
+    assert "Test — nobody joins, nothing is billed" in text
+    assert "conversation_join" not in json.dumps(shown.args) and "Join" not in text
+    assert "Conversation with Tess" not in text  # upstream's default name is not repeated
+    assert palbot.store.conversations.list_active("T1") == []
+    [record] = palbot.store.conversations.recent("T1")
+    assert record.test_mode and record.status == "ended"
+    told = fake_slack.wait_response(where=lambda r: "test conversation" in json.dumps(r.args))
+    assert "nothing is billed" in json.dumps(told[-1].args)
 
 
 def test_join_button_is_only_acked(palbot: PalbotHandle, fake_slack: FakeSlack) -> None:
@@ -294,7 +304,7 @@ def test_workspace_limits(
         where=lambda r: "at most 2 conversations per day" in json.dumps(r.args)
     )
     palbot.slack.command(f"start {pal_id} free --test", channel="C_E")  # test mode is free
-    started(palbot, fake_slack, count=3)
+    palbot.wait_audit("conversation.start", "ok", count=3)
     assert len(sandbox.requests("POST", "/v2/conversations")) == 3
 
 

@@ -318,6 +318,6 @@ def test_test_is_a_flag_anywhere_never_part_of_a_name(
     palbot.connect_key()
     pal_id = make_pal(sandbox, SANDBOX_KEY)
     palbot.slack.command(f"start {pal_id} Demo --test please")
-    started(palbot, fake_slack)
+    palbot.wait_audit("conversation.start", "ok")
     [sent] = sandbox.requests("POST", "/v2/conversations")
     assert sent["body"] == {"pal_id": pal_id, "conversation_name": "Demo please", "test_mode": True}

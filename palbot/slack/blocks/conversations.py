@@ -125,11 +125,29 @@ def reason_text(reason: str | None) -> str:
 
 
 def _title(record: ConversationRecord) -> str:
-    pal = escape(cut(record.pal_name or record.pal_id, 150))
-    name = escape(cut(record.conversation_name or "", 150))
-    test = "  _(test mode: nobody joins, no cost)_" if record.test_mode else ""
-    line = f"*{pal}*" + (f" · {name}" if name else "")
-    return line + test
+    pal_name = record.pal_name or record.pal_id
+    pal = escape(cut(pal_name, 150))
+    given = record.conversation_name or ""
+    if given.strip().lower() == f"conversation with {pal_name}".strip().lower():
+        given = ""  # upstream's default name says nothing the PAL's name does not
+    name = escape(cut(given, 150))
+    return f"*{pal}*" + (f" · {name}" if name else "")
+
+
+TEST_LABEL = "Test — nobody joins, nothing is billed"
+
+
+def test_message(record: ConversationRecord) -> dict[str, Any]:
+    """A test conversation (`--test`): said as such, no Join button, ended at once."""
+    blocks = [
+        section(
+            f":test_tube: <@{escape(record.started_by)}> ran a test conversation with "
+            f"{_title(record)}"
+        ),
+        context(f"{TEST_LABEL} · conversation {inline_code(record.conversation_id)}"),
+    ]
+    pal = escape(record.pal_name or record.pal_id)
+    return {"text": f"Test conversation with {pal} ({TEST_LABEL})", "blocks": blocks}
 
 
 def starting_message(pal_name: str, user_id: str) -> dict[str, Any]:
@@ -138,6 +156,8 @@ def starting_message(pal_name: str, user_id: str) -> dict[str, Any]:
 
 
 def join_message(record: ConversationRecord, *, pal_joined: bool = False) -> dict[str, Any]:
+    if record.test_mode:
+        return test_message(record)
     state = (
         ":large_green_circle: PAL joined — the call is live"
         if pal_joined
@@ -168,6 +188,8 @@ def join_message(record: ConversationRecord, *, pal_joined: bool = False) -> dic
 
 
 def ended_message(record: ConversationRecord) -> dict[str, Any]:
+    if record.test_mode:
+        return test_message(record)
     if record.ended_by:
         why = f"ended by <@{escape(record.ended_by)}>"
     else:
@@ -287,6 +309,8 @@ def perception_message(analysis: str) -> dict[str, Any]:
 
 def started_text(record: ConversationRecord) -> str:
     pal = escape(record.pal_name or record.pal_id)
+    if record.test_mode:
+        return f"Ran a test conversation with {pal} in <#{record.channel_id}> ({TEST_LABEL})."
     return f"Started a conversation with {pal}; its Join link is posted in <#{record.channel_id}>."
 
 

@@ -21,7 +21,7 @@ async def run_start(ctx: Ctx, accepted: AcceptedStart) -> None:
         if in_form:
             await ctx.show(result_view(TITLE, [section(f":white_check_mark: {text}")]))
         elif accepted.req.test_mode:
-            await ctx.reply.send(ok_message(text + " (test mode: nobody joins, no cost)"))
+            await ctx.reply.send(ok_message(text))
         return
     may_end = await endable(ctx, result.active) if result.concurrency_limited else None
     if in_form:
