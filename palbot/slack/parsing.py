@@ -83,6 +83,7 @@ USAGE = {
     '"value":"New name"}]',
     "start": "/pal start <pal_id> [conversation name] [--test]   or   /pal start",
     "end": "/pal end <conversation_id>",
+    "conversations": "/pal conversations",
     "delete": "/pal delete <pal_id>",
     "audit": "/pal audit [N]",
     "limits": "/pal limits",

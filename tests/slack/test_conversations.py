@@ -432,3 +432,49 @@ def test_concurrent_starts_cannot_both_pass_a_limit(
     started(palbot, fake_slack)
     palbot.wait_audit("conversation.start", "denied", count=3)
     assert len(sandbox.requests("POST", "/v2/conversations")) == 1
+
+
+def test_conversations_lists_live_and_recent_with_join_and_end_where_allowed(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
+    palbot.slack.command(f"start {pal_id} Mine", channel="C_A")
+    started(palbot, fake_slack)
+    palbot.slack.command(f"start {pal_id} Theirs", user="U_OTHER", channel="C_B")
+    started(palbot, fake_slack, count=2)
+    palbot.slack.command(f"start {pal_id} Trial --test", channel="C_A")
+    palbot.wait_audit("conversation.start", "ok", count=3)
+    mine, theirs = sorted(
+        palbot.store.conversations.list_active("T1"), key=lambda r: r.conversation_name or ""
+    )
+    body = palbot.slack.command("conversations").json()
+    check_message(body)
+    text = render(body["blocks"])
+    assert "Live conversations (2)" in text
+    assert "*Coach* · Mine · started by <@U_USER> in <#C_A>" in text
+    assert f"`{mine.conversation_id}`" in text and f"`{theirs.conversation_id}`" in text
+    ends = [
+        e["value"]
+        for b in body["blocks"]
+        for e in b.get("elements", [])
+        if e.get("action_id") == "conversation_end"
+    ]
+    assert ends == [mine.conversation_id]  # a member may end their own only
+    joins = [
+        e["url"]
+        for b in body["blocks"]
+        for e in b.get("elements", [])
+        if e.get("action_id") == "conversation_join"
+    ]
+    assert joins == [mine.url, theirs.url] or joins == [theirs.url, mine.url]
+    assert "Recent" in text and "Trial · <@U_USER> · test" in text
+    admin = palbot.slack.command("conversations", user=ADMIN).json()
+    admin_ends = {
+        e["value"]
+        for b in admin["blocks"]
+        for e in b.get("elements", [])
+        if e.get("action_id") == "conversation_end"
+    }
+    assert admin_ends == {mine.conversation_id, theirs.conversation_id}
+    assert "/pal conversations" in str(palbot.slack.command("help").json())

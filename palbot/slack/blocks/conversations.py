@@ -14,12 +14,14 @@ from palbot.slack.text import (
     confirm_dialog,
     context,
     cut,
+    divider,
     escape,
+    header,
     inline_code,
     plain,
     section,
 )
-from palbot.store.models import ConversationRecord
+from palbot.store.models import ConversationRecord, utc_now
 
 
 def end_button(conversation_id: str) -> dict[str, Any]:
@@ -254,6 +256,67 @@ def active_list_message(
             )
         )
     return message(intro, blocks)
+
+
+def conversations_message(
+    active: list[ConversationRecord],
+    recent: list[ConversationRecord],
+    may_end: set[str],
+    now: str | None = None,
+) -> dict[str, Any]:
+    """`/pal conversations`: the live ones (Join, End where the person may end them) and the
+    recent ones; each id copyable for `/pal end`."""
+    live = [r for r in active if not r.test_mode][:20]
+    blocks: list[dict[str, Any]] = [header(f"Live conversations ({len(live)})")]
+    for record in live:
+        running = duration_text(record.created_at, now or utc_now())
+        line = (
+            f"{_title(record)} · started by <@{escape(record.started_by)}>"
+            + (f" in <#{escape(record.channel_id)}>" if record.channel_id else "")
+            + (f" · {running} so far" if running else "")
+            + f"\n{inline_code(record.conversation_id)}"
+        )
+        blocks.append(section(cut(line, 3000)))
+        buttons = []
+        if record.url:
+            buttons.append(
+                button(
+                    "Join",
+                    ids.CONVERSATION_JOIN,
+                    record.conversation_id,
+                    url=record.url,
+                    style="primary",
+                )
+            )
+        if record.conversation_id in may_end:
+            buttons.append(end_button(record.conversation_id))
+        if buttons:
+            blocks.append(actions(*buttons))
+    if not live:
+        blocks.append(context("No live conversation was started from this workspace."))
+    ended = [r for r in recent if r.status in ("ended", "failed") or r.test_mode][:10]
+    if ended:
+        blocks.append(divider())
+        blocks.append(header("Recent"))
+        lines = []
+        for record in ended:
+            lasted = duration_text(record.created_at, record.ended_at)
+            how = (
+                "test"
+                if record.test_mode
+                else (
+                    "not started"
+                    if record.status == "failed"
+                    else (f"lasted {lasted}" if lasted else "ended")
+                )
+            )
+            lines.append(
+                f"{_title(record)} · <@{escape(record.started_by)}> · {how} · "
+                f"{inline_code(record.conversation_id)}"
+            )
+        blocks.append(section(cut("\n".join(lines), 3000)))
+    blocks.append(context("End one with `/pal end <conversation_id>` or its End button."))
+    return message(f"{len(live)} live conversations", blocks)
 
 
 INLINE_TRANSCRIPT_CHARS = 2800 * 4  # longer transcripts go up as a file

@@ -25,6 +25,7 @@ HELP_ROWS: list[tuple[str, str]] = [
         "add `--test` for a free test conversation nobody joins",
     ),
     ("/pal start", "pick a PAL and a channel in a form"),
+    ("/pal conversations", "the live conversations (Join, End) and the recent ones"),
     ("/pal end c1234abcd", "end a conversation you started (admins: any)"),
     (
         "/pal key",
@@ -49,6 +50,7 @@ def help_message() -> dict[str, Any]:
         )
     )
     return message(
-        "palbot help: /pal create, list, show, patch, start, end, key, delete, limits, audit",
+        "palbot help: /pal create, list, show, patch, start, conversations, end, key, delete, "
+        "limits, audit",
         blocks,
     )

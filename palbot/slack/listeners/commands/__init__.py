@@ -28,6 +28,7 @@ SUBCOMMANDS = {
             (ValidId("Give the id of the PAL to patch."), NeedsKey(), Once(), Permitted("edit")),
         ),
         Entry("start", conversations.start),
+        Entry("conversations", conversations.list_conversations),
         Entry(
             "end",
             conversations.end,

@@ -1,4 +1,4 @@
-"""`/pal start [<id> [name] [--test]]` and `/pal end <conversation_id>`."""
+"""`/pal start [<id> [name] [--test]]`, `/pal end <conversation_id>`, `/pal conversations`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from palbot.slack.blocks import conversations as conv_blocks
 from palbot.slack.blocks.common import ok_message
 from palbot.slack.checks import Usage
 from palbot.slack.context import Ctx
-from palbot.slack.flows.start import run_start
+from palbot.slack.flows.start import endable, run_start
 from palbot.slack.parsing import did_you_mean, is_id
 
 
@@ -47,3 +47,11 @@ async def end(ctx: Ctx) -> None:
     await ctx.ack()
     result = await convs.end(ctx.messages(), ctx.actor, conversation_id, ctx.is_admin, ticket)
     await ctx.reply.send(ok_message(conv_blocks.ended_text(result.record, result.already_ended)))
+
+
+async def list_conversations(ctx: Ctx) -> None:
+    convs = ctx.services.conversations
+    active = await convs.active(ctx.actor.team_id)
+    recent = await convs.recent(ctx.actor.team_id, 20)
+    may_end = await endable(ctx, active)
+    await ctx.ack(conv_blocks.conversations_message(active, recent, may_end))
