@@ -6,6 +6,7 @@ import copy
 import json
 import re
 import secrets
+import shlex
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -119,10 +120,48 @@ def build_create_body(form: dict[str, str | None]) -> PalCreate:
         raise Invalid(f"{path}: {msg}", field=ids.EXTRA_JSON) from None
 
 
+_SHORTHAND = re.compile(r"^\s*[A-Za-z_][\w.\-]*\s*=")
+
+
+def shorthand_patch(text: str) -> list[dict[str, Any]] | None:
+    """`pal_name=Bob layers.llm.model=m2` as JSON Patch `add` operations (add sets a member,
+    replacing it if present); values are JSON where they parse (numbers, true, quoted text),
+    else text. None when the text is not in that form."""
+    if not _SHORTHAND.match(text):
+        return None
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        return None
+    ops: list[dict[str, Any]] = []
+    for word in words:
+        name, sep, raw = word.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z_][\w.\-]*", name):
+            return None
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        path = "/" + "/".join(part.replace("~", "~0") for part in name.split("."))
+        ops.append({"op": "add", "path": path, "value": value})
+    return ops
+
+
 def parse_patch_text(text: str, field: str = ids.PATCH_JSON) -> list[dict[str, Any]]:
     if not text or not text.strip():
         raise Invalid("Enter a JSON Patch array.", field=field)
-    value = _loads(text, field)
+    short = shorthand_patch(text)
+    if short is not None:
+        return parse_patch(short)
+    try:
+        value = _loads(text, field)
+    except Invalid as exc:
+        raise Invalid(
+            f"{exc.message} A patch is a JSON array such as "
+            '`[{"op":"replace","path":"/pal_name","value":"Bob"}]`, or `name=value` pairs '
+            "such as `pal_name=Bob` or `layers.stt.hotwords=leadership`.",
+            field=field,
+        ) from None
     if isinstance(value, dict):
         value = [value]  # one operation given bare: accept it as a one-item patch
     try:

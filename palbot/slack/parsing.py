@@ -44,6 +44,27 @@ class Command:
     unknown_flags: tuple[str, ...] = ()
 
 
+ID_ARGUMENT = ("show", "patch", "edit", "start", "end", "delete")
+_WRAPPED = re.compile(r"^[<`'\"(\[]*(.*?)[>`'\")\].,;:!?]*$")
+_IN_LINK = re.compile(r"[/=#]([A-Za-z0-9_-]{6,64})/?(?:[?#].*)?$")
+
+
+def clean_id(raw: str) -> str:
+    """An id as people type or paste it: `<p0a6da2460bf>` (like the help's `<pal_id>`), with
+    a trailing comma or full stop, in quotes or backticks, or at the end of a link."""
+    text = raw.strip()
+    match = _WRAPPED.match(text)
+    if match:
+        text = match.group(1)
+    if "://" in text or text.startswith("www."):
+        link = _IN_LINK.search(text)
+        if link:
+            text = link.group(1)
+    if text.startswith("<") or text.endswith(">"):
+        text = text.strip("<>")
+    return text if is_id(text) else raw
+
+
 def parse(text: str | None) -> Command:
     text = normalize(text or "")
     if not text:
@@ -52,6 +73,8 @@ def parse(text: str | None) -> Command:
     sub = parts[0].lower()
     arg = parts[1] if len(parts) > 1 else None
     rest = parts[2].strip() if len(parts) > 2 else ""
+    if arg is not None and sub in ID_ARGUMENT and arg != "--test":
+        arg = clean_id(arg)
     if sub != "start":
         return Command(sub, arg, rest)
     if arg == "--test" and not rest:
@@ -66,6 +89,12 @@ def parse(text: str | None) -> Command:
     return Command(sub, arg, " ".join(words), "--test" in flags, unknown)
 
 
+def did_you_mean_sub(sub: str) -> str:
+    """ "did you mean `/pal list`?" for a mistyped subcommand."""
+    found = difflib.get_close_matches(sub.lower(), list(USAGE), n=1, cutoff=0.6)
+    return f"Did you mean `/pal {found[0]}`? " if found else ""
+
+
 def did_you_mean(flag: str) -> str:
     """ "did you mean `--test`?" for a mistyped flag (a case, a dash, a swapped letter)."""
     plain = flag.lstrip("-\u2010\u2011\u2012\u2013\u2014\u2015\u2212").lower()
@@ -74,7 +103,7 @@ def did_you_mean(flag: str) -> str:
 
 
 USAGE = {
-    "help": "/pal help",
+    "help": "/pal help   or   /pal help <subcommand>",
     "key": "/pal key   ·   /pal key status   ·   /pal key remove",
     "create": "/pal create   or   /pal create interviewer",
     "list": "/pal list",

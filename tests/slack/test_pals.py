@@ -352,3 +352,44 @@ def test_an_unknown_value_goes_to_the_pal_api_which_is_the_judge(
     assert "layers.stt.stt_engine" in said and "tavus-nova" in said
     assert "Input should be" not in said  # the API's words, not a validator's
     assert len(sandbox.requests("POST", "/v2/pals")) == 1
+
+
+def test_forgiving_parsing_ids_subcommands_help_and_shorthand_patches(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    """Issue 15, item 11: what people type works, or says what they meant."""
+    from tests.conftest import SANDBOX_KEY
+    from tests.slack.blockkit import render
+
+    palbot.connect_key()
+    pal_id = palbot.created_by(make_pal(sandbox, SANDBOX_KEY, pal_name="Olivia"))
+    # ids typed like the help's <pal_id>, with punctuation, in backticks, or pasted in a link
+    for typed in (
+        f"<{pal_id}>",
+        f"{pal_id},",
+        f"`{pal_id}`.",
+        f"<https://x.example/pals/{pal_id}>",
+    ):
+        palbot.slack.command(f"show {typed}")
+    shown = fake_slack.wait_response(count=4, where=lambda r: "Olivia" in json.dumps(r.args))
+    assert len(shown) == 4
+    # a mistyped subcommand: did you mean
+    text = render(palbot.slack.command("lsit").json()["blocks"])
+    assert "Unknown subcommand `lsit`" in text and "Did you mean `/pal list`?" in text
+    # help for one subcommand, with its examples
+    text = render(palbot.slack.command("help start").json()["blocks"])
+    assert "/pal start <pal_id> [conversation name] [--test]" in text
+    assert "/pal start p1234abcd Weekly sync" in text and "/pal create" not in text
+    text = render(palbot.slack.command("help strat").json()["blocks"])
+    assert "There is no `/pal strat`" in text and "Did you mean `/pal start`?" in text
+    # name=value for a simple inline edit
+    palbot.slack.command(f'patch {pal_id} pal_name="Olivia B"')
+    done = fake_slack.wait_response(where=lambda r: "Patched" in json.dumps(r.args))
+    assert "Olivia B" in json.dumps(done[-1].args)
+    [sent] = sandbox.requests("PATCH")
+    assert sent["body"] == [
+        {"op": "add", "path": "/pal_name", "value": "Olivia B"}
+    ]  # RFC 6902: sets
+    # neither JSON nor name=value: says what a patch looks like, in both forms
+    refused = render(palbot.slack.command(f"patch {pal_id} rename her to Bob").json()["blocks"])
+    assert "Not valid JSON" in refused and "`pal_name=Bob`" in refused

@@ -54,3 +54,13 @@ def help_message() -> dict[str, Any]:
         "limits, audit",
         blocks,
     )
+
+
+def help_for(sub: str, usage: str) -> dict[str, Any]:
+    """`/pal help <subcommand>`: its forms, with the examples of /pal help."""
+    rows = [(cmd, what) for cmd, what in HELP_ROWS if cmd.split()[1:2] == [sub]]
+    blocks: list[dict[str, Any]] = [section(f"*/pal {sub}*\n`{usage}`")]
+    if rows:
+        blocks.append(section("\n".join(f"`{cmd}`\n      {what}" for cmd, what in rows)))
+    blocks.append(context("`/pal help` lists every subcommand."))
+    return message(f"/pal {sub}: {usage}", blocks)

@@ -11,6 +11,7 @@ from palbot.slack.checks import AdminOnly, NeedsKey, Once, Permitted, Usage, Val
 from palbot.slack.context import Ctx, SlackDeps
 from palbot.slack.entries import Entry, register_entries, run_entry
 from palbot.slack.listeners.commands import admin, conversations, help, key, pals, patch
+from palbot.slack.parsing import did_you_mean_sub
 
 SUBCOMMANDS = {
     e.key: e
@@ -71,7 +72,8 @@ async def pal_command(ctx: Ctx) -> None:
         await ctx.ack(
             error_message(
                 f"Unknown subcommand `{ctx.command.sub[:40]}`.",
-                "Try `/pal help` for every subcommand with an example.",
+                f"{did_you_mean_sub(ctx.command.sub)}"
+                "`/pal help` lists every subcommand with an example.",
             )
         )
         return
