@@ -12,7 +12,7 @@ from palbot.services.audit import AuditTrail
 from palbot.services.conversations import ConversationService
 from palbot.services.home import HomeQuery
 from palbot.services.installs import InstallService
-from palbot.services.keys import KeyService
+from palbot.services.keys import KeyRemoval, KeyService
 from palbot.services.limits import LimitsService
 from palbot.services.pals import PalService
 from palbot.services.permissions import PermissionService
@@ -26,6 +26,7 @@ class Services:
     rt: Runtime
     audit: AuditTrail
     keys: KeyService
+    key_removal: KeyRemoval
     pals: PalService
     limits: LimitsService
     conversations: ConversationService
@@ -38,10 +39,12 @@ class Services:
         audit = AuditTrail(rt.store, rt.db)
         limits = LimitsService(rt, audit)
         permissions = PermissionService(rt, audit)
+        keys = KeyService(rt, audit)
         return cls(
             rt=rt,
             audit=audit,
-            keys=KeyService(rt, audit),
+            keys=keys,
+            key_removal=KeyRemoval(rt, keys),
             pals=PalService(rt, audit, permissions),
             limits=limits,
             conversations=ConversationService(rt, audit, limits),

@@ -91,3 +91,27 @@ class KeyService:
         detail = {} if removed else {"reason": "no key was connected"}
         self.audit.record_now("key.remove", "ok" if removed else "invalid", actor, detail=detail)
         return removed
+
+
+REMOVAL_SECONDS = 600.0
+
+
+def _removal_key(actor: Actor) -> str:
+    return f"key-remove:{actor.team_id}:{actor.user_id}"
+
+
+class KeyRemoval:
+    """Removing the key with care: a confirmation of the admin's own (stored, single use, ten
+    minutes) that names the live conversations, which palbot cannot end once the key is gone."""
+
+    def __init__(self, rt: Runtime, keys: KeyService) -> None:
+        self.rt = rt
+        self.keys = keys
+
+    async def offer(self, actor: Actor) -> None:
+        put = self.rt.store.sessions.put
+        await self.rt.db(put, _removal_key(actor), {"team_id": actor.team_id}, REMOVAL_SECONDS)
+
+    async def take(self, actor: Actor) -> bool:
+        taken = await self.rt.db(self.rt.store.sessions.pop, _removal_key(actor))
+        return taken is not None and taken.get("team_id") == actor.team_id

@@ -154,3 +154,18 @@ DELETE_EXPIRED = (
     "This Delete button has expired (or it was shown to someone else). "
     "Run `/pal delete <pal_id>` again."
 )
+
+
+@dataclass(frozen=True)
+class KeyRemovalConfirmed:
+    """The Remove key button was offered to this admin, in this workspace, less than ten
+    minutes ago, and not used yet."""
+
+    after_ack: bool = False
+
+    async def __call__(self, ctx: Ctx) -> None:
+        if not await ctx.services.key_removal.take(ctx.actor):
+            raise Invalid(
+                "This Remove key button has expired (or it was shown to someone else). "
+                "Run `/pal key remove` again."
+            )

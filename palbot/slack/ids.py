@@ -71,5 +71,6 @@ CONVERSATION_END = "conversation_end"
 PAL_DELETE_CONFIRM = "pal_delete_confirm"
 PATCH_FORCE = "patch_force"
 # App Home controls
+KEY_REMOVE_CONFIRM = "key_remove_confirm"
 HOME_CONNECT_KEY = "home_connect_key"
 HOME_LIMITS = "home_limits"

@@ -98,6 +98,9 @@ class SlackConversationMessages:
     async def ended(self, record: ConversationRecord) -> bool:
         return await self._update(record, conv_blocks.ended_message(record))
 
+    async def key_removed(self, record: ConversationRecord) -> bool:
+        return await self._update(record, conv_blocks.join_message(record, key_removed=True))
+
     async def transcript(self, record: ConversationRecord, lines: list[str]) -> bool:
         inline = conv_blocks.transcript_message(lines)
         if inline is not None:

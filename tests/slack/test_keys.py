@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tests.conftest import SANDBOX_KEY, SandboxHandle
@@ -100,10 +101,44 @@ def test_admin_via_setting_and_owner(make_palbot: Any, fake_slack: FakeSlack) ->
     fake_slack.wait_for("views.open", count=2)
 
 
-def test_key_remove(palbot: PalbotHandle, fake_slack: FakeSlack) -> None:
+def test_key_remove_asks_first_names_live_calls_and_tells_them(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    """Issue 15, item 9: a confirmation of the admin's own that names the live conversations
+    (End buttons to end them first); after removal their messages say how to end them."""
+    from tests.slack.blockkit import render
+    from tests.slack.test_conversations import started
+    from tests.slack.test_pals import make_pal
+
     palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
+    palbot.slack.command(f"start {pal_id} standup")
+    [join] = started(palbot, fake_slack)
+    [live] = palbot.store.conversations.list_active("T1")
     palbot.slack.command("key remove", user=ADMIN)
-    fake_slack.wait_response(where=lambda r: "removed" in str(r.args))
+    [ask] = fake_slack.wait_response(where=lambda r: "key_remove_confirm" in json.dumps(r.args))
+    text = render(ask.args["blocks"])
+    assert "Remove the workspace's PAL API key ending in `1111`?" in text
+    assert "1 conversation is live." in text and "*Coach* · standup" in text
+    assert f"`{live.conversation_id}`" in text and "[End]" in text
+    assert palbot.store.workspaces.get_pal_key("T1") == SANDBOX_KEY  # nothing removed yet
+    # another admin's click: not theirs to use
+    fake_slack.owners.add("U_OWNER")
+    palbot.slack.block_action("key_remove_confirm", "remove", user="U_OWNER")
+    fake_slack.wait_response(where=lambda r: "shown to someone else" in json.dumps(r.args))
+    assert palbot.store.workspaces.get_pal_key("T1") == SANDBOX_KEY
+    palbot.slack.block_action("key_remove_confirm", "remove", user=ADMIN)
+    done = fake_slack.wait_response(where=lambda r: "was removed" in json.dumps(r.args))
+    assert "1 live conversations' messages say so" in json.dumps(done[-1].args)
     assert palbot.store.workspaces.get_pal_key("T1") is None
-    assert palbot.audit("key.remove")[-1].outcome == "ok"
+    told = fake_slack.wait_for(
+        "chat.update", where=lambda c: "key was removed" in json.dumps(c.args)
+    )
+    assert told[-1].args["ts"] == join.args["ts"]
+    assert "conversation_end" not in json.dumps(told[-1].args)  # no End that cannot work
+    assert "conversation_join" in json.dumps(told[-1].args)  # the call still runs
+    assert [r.outcome for r in palbot.audit("key.remove")] == ["ok"]
     assert "No PAL API key" in str(palbot.slack.command("key status").json())
+    # the button again: single use
+    palbot.slack.block_action("key_remove_confirm", "remove", user=ADMIN)
+    fake_slack.wait_response(where=lambda r: "has expired" in json.dumps(r.args))

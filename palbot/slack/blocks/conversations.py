@@ -157,7 +157,15 @@ def starting_message(pal_name: str, user_id: str) -> dict[str, Any]:
     return {"text": text, "blocks": [section(f":hourglass_flowing_sand: {text}")]}
 
 
-def join_message(record: ConversationRecord, *, pal_joined: bool = False) -> dict[str, Any]:
+KEY_GONE = (
+    ":warning: The workspace's PAL API key was removed: palbot can no longer end this call. "
+    "End it from the PAL account, or reconnect a key with `/pal key`."
+)
+
+
+def join_message(
+    record: ConversationRecord, *, pal_joined: bool = False, key_removed: bool = False
+) -> dict[str, Any]:
     if record.test_mode:
         return test_message(record)
     state = (
@@ -172,6 +180,8 @@ def join_message(record: ConversationRecord, *, pal_joined: bool = False) -> dic
         ),
         context(f"{state} · conversation {inline_code(record.conversation_id)}"),
     ]
+    if key_removed:
+        blocks.append(context(KEY_GONE))
     elements = []
     if record.url:
         elements.append(
@@ -183,8 +193,10 @@ def join_message(record: ConversationRecord, *, pal_joined: bool = False) -> dic
                 url=record.url,
             )
         )
-    elements.append(end_button(record.conversation_id))
-    blocks.append(actions(*elements))
+    if not key_removed:
+        elements.append(end_button(record.conversation_id))
+    if elements:
+        blocks.append(actions(*elements))
     pal = record.pal_name or record.pal_id
     return {"text": f"Conversation with {escape(pal)}: join at {record.url}", "blocks": blocks}
 
@@ -416,3 +428,55 @@ def notice_message(text: str) -> dict[str, Any]:
     """A private notice from the domain, in plain words (escaped: it may quote user text)."""
     body = f":information_source: {escape(cut(text, 2900))}"
     return message(body, [section(body)])
+
+
+def key_remove_confirm_message(
+    last4: str | None, live: list[ConversationRecord], may_end: set[str]
+) -> dict[str, Any]:
+    """`/pal key remove`: what removing the key does to the live conversations, and the
+    button that does it (bound to the admin who asked)."""
+    key = f"ending in `{escape(last4)}`" if last4 else ""
+    blocks: list[dict[str, Any]] = [
+        section(
+            f":warning: Remove the workspace's PAL API key {key}? Nobody can start, change "
+            "or end PALs' conversations from Slack until one is connected again."
+        )
+    ]
+    real = [r for r in live if not r.test_mode]
+    if real:
+        count = len(real)
+        noun = "conversation is" if count == 1 else "conversations are"
+        blocks.append(
+            section(
+                f"*{count} {noun} live.* Without the key palbot cannot end them: end them first "
+                "(below), or end them later from the PAL account."
+            )
+        )
+        for record in real[:10]:
+            line: dict[str, Any] = section(
+                cut(
+                    f"{_title(record)} · started by <@{escape(record.started_by)}> · "
+                    f"{inline_code(record.conversation_id)}",
+                    3000,
+                )
+            )
+            if record.conversation_id in may_end:
+                line["accessory"] = end_button(record.conversation_id)
+            blocks.append(line)
+    blocks.append(
+        actions(
+            button(
+                "Remove key",
+                ids.KEY_REMOVE_CONFIRM,
+                "remove",
+                style="danger",
+                confirm=confirm_dialog(
+                    "Remove the PAL API key?",
+                    "palbot stops acting for this workspace until a key is connected again.",
+                    "Remove",
+                    danger=True,
+                ),
+            )
+        )
+    )
+    return message("Remove the PAL API key?", blocks)

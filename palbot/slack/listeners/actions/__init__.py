@@ -5,10 +5,18 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from palbot.slack import ids
-from palbot.slack.checks import Accept, AdminOnly, DeleteConfirmed, Once, Permitted, ValidId
+from palbot.slack.checks import (
+    Accept,
+    AdminOnly,
+    DeleteConfirmed,
+    KeyRemovalConfirmed,
+    Once,
+    Permitted,
+    ValidId,
+)
 from palbot.slack.context import SlackDeps
 from palbot.slack.entries import Entry, register_entries
-from palbot.slack.listeners.actions import end, force, home, join, pals, start
+from palbot.slack.listeners.actions import end, force, home, join, key, pals, start
 
 ENTRIES = (
     Entry(ids.PAL_START_BUTTON, start.start_button),
@@ -27,6 +35,11 @@ ENTRIES = (
         ),
     ),
     Entry(ids.PATCH_FORCE, force.force_button),
+    Entry(
+        ids.KEY_REMOVE_CONFIRM,
+        key.remove_confirmed,
+        (Once(), AdminOnly("key.remove", "remove the PAL API key"), KeyRemovalConfirmed()),
+    ),
     Entry(
         ids.HOME_CONNECT_KEY,
         home.connect_key,
