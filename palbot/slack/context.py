@@ -6,6 +6,7 @@ payload itself. Listeners take `ctx` and speak to services through `ctx.services
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from palbot.services import Services
 from palbot.services.audit import Accepted
 from palbot.services.runtime import Actor
 from palbot.slack.admins import Admins
-from palbot.slack.blocks.common import error_message
+from palbot.slack.blocks.common import error_message, working_message
 from palbot.slack.clients import SlackClients
 from palbot.slack.messages import SlackConversationMessages
 from palbot.slack.metadata import ModalMetadata
@@ -55,6 +56,9 @@ def surface_of(body: dict[str, Any]) -> Surface:
     return "other"
 
 
+SLOW_SECONDS = 4.0  # a command still waiting for the PAL API says so after this long
+
+
 @dataclass
 class Ctx:
     surface: Surface
@@ -74,6 +78,7 @@ class Ctx:
     accepted: Accepted | None = None  # an `accepted` audit row written by a declared check
     title: str = "palbot"  # the modal's title, kept through its whole flow
     failure_prefix: str = ""  # what did not happen, said before a failure's reason
+    _slow: asyncio.TimerHandle | None = field(default=None, repr=False)
 
     @classmethod
     def build(
@@ -147,6 +152,29 @@ class Ctx:
         return await self.deps.admins.is_admin(self.client, self.actor)
 
     # ---- answering -------------------------------------------------------------------
+
+    async def working(self, text: str) -> None:
+        """A sign of life for a command whose answer needs the PAL API: an ephemeral
+        "Looking up…" in the ack at once, replaced by the answer (or the failure); if the PAL
+        API is slow, it says so after SLOW_SECONDS."""
+        if self.surface != "command" or self.acked or self.ack is None:
+            if self.ack is not None and not self.acked:
+                await self.ack()
+            return
+        await self.ack(working_message(text))
+        self.reply.replaces_placeholder = True
+        loop = asyncio.get_running_loop()
+        self._slow = loop.call_later(SLOW_SECONDS, self._say_slow, text)
+
+    def _say_slow(self, text: str) -> None:
+        self._slow = None
+        still = working_message(f"{text.rstrip('….')}: the PAL API is slow today, still waiting…")
+        self.deps.services.rt.spawn(self.reply.still_working(still), name="palbot-still-working")
+
+    def done_working(self) -> None:
+        if self._slow is not None:
+            self._slow.cancel()
+            self._slow = None
 
     async def answer(self, message: dict[str, Any]) -> None:
         """A command's answer goes in its ack while that is open; anything else (and anything

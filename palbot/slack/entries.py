@@ -44,6 +44,8 @@ async def run_entry(ctx: Ctx, entry: Entry) -> None:
         await entry.handler(ctx)
     except ANSWERED as exc:
         await answer_failure(ctx, exc, field=entry.field, prefix=ctx.failure_prefix)
+    finally:
+        ctx.done_working()
 
 
 def listener(deps: SlackDeps, entry: Entry) -> Listener:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -42,12 +43,27 @@ class Reply:
     client: AsyncWebClient
     user_id: str
     response_url: str | None = None
+    # a "Looking up…" answer is showing: the next answer takes its place
+    replaces_placeholder: bool = False
+    answered: bool = False
+    _order: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    async def still_working(self, message: dict[str, Any]) -> None:
+        """Replace the "Looking up…" answer, unless the real answer has been sent."""
+        async with self._order:
+            if not self.answered:
+                await self._send(message, replace_original=True)
 
     async def send(self, message: dict[str, Any], *, replace_original: bool = False) -> None:
+        self.answered = True
+        async with self._order:  # never overtaken by a "still working" sent just before
+            await self._send(message, replace_original=replace_original)
+
+    async def _send(self, message: dict[str, Any], *, replace_original: bool) -> None:
         body = dict(message)
         body.setdefault("response_type", "ephemeral")
         if self.response_url:
-            if replace_original:
+            if replace_original or self.replaces_placeholder:
                 body["replace_original"] = True
             try:
                 await AsyncWebhookClient(self.response_url).send_dict(body)

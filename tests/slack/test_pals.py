@@ -393,3 +393,33 @@ def test_forgiving_parsing_ids_subcommands_help_and_shorthand_patches(
     # neither JSON nor name=value: says what a patch looks like, in both forms
     refused = render(palbot.slack.command(f"patch {pal_id} rename her to Bob").json()["blocks"])
     assert "Not valid JSON" in refused and "`pal_name=Bob`" in refused
+
+
+def test_commands_that_ask_the_pal_api_show_signs_of_life(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    """Issue 15, item 7: an ephemeral "Looking up…" at once, replaced by the answer; past a few
+    seconds of a slow PAL API, it says so (and the answer still replaces that)."""
+    from tests.conftest import SANDBOX_KEY
+    from tests.slack.blockkit import render
+
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Olivia")
+    ack = palbot.slack.command(f"show {pal_id}").json()
+    assert f"Looking up the PAL `{pal_id}`…" in render(ack["blocks"])
+    [shown] = fake_slack.wait_response(where=lambda r: "Olivia" in json.dumps(r.args))
+    assert shown.args.get("replace_original") is True
+    # slow upstream: "still waiting" first, then the answer in its place
+    sandbox.fault(method="GET", path="/v2/pals", latency=4.8, times=1)
+    ack = palbot.slack.command("list").json()
+    assert "Looking up this workspace's PALs…" in render(ack["blocks"])
+    listed = fake_slack.wait_response(
+        count=2,  # the show's answer, then the list's
+        where=lambda r: "Olivia" in json.dumps(r.args) and "pal_start_button" in json.dumps(r.args),
+        timeout=15,
+    )[-1]
+    said = [json.dumps(r.args) for r in fake_slack.responses]
+    slow = [i for i, text in enumerate(said) if "the PAL API is slow today" in text]
+    final = said.index(json.dumps(listed.args))
+    assert slow and slow[0] < final  # said while waiting, then replaced by the list
+    assert all(json.loads(said[i]).get("replace_original") for i in (slow[0], final))

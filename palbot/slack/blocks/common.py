@@ -58,3 +58,8 @@ def error_message(text: str, hint: str | None = None) -> dict[str, Any]:
 
 def ok_message(text: str, extra: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return message(text, [section(f":white_check_mark: {text}"), *(extra or [])])
+
+
+def working_message(text: str) -> dict[str, Any]:
+    """A sign of life while the PAL API answers; the answer replaces it."""
+    return message(text, [context(f":hourglass_flowing_sand: {escape(text)}")])

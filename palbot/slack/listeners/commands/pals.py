@@ -21,7 +21,7 @@ async def open_create_form(ctx: Ctx) -> None:
 
 
 async def list_pals(ctx: Ctx) -> None:
-    await ctx.ack()
+    await ctx.working("Looking up this workspace's PALs…")
     service = ctx.services.pals
     pals, total = await service.list_pals(ctx.actor)
     stock = await service.stock_pals(ctx.actor)
@@ -30,13 +30,14 @@ async def list_pals(ctx: Ctx) -> None:
 
 
 async def show_pal(ctx: Ctx) -> None:
-    await ctx.ack()
+    await ctx.working(f"Looking up the PAL `{ctx.target}`…")
     doc = await ctx.services.pals.get(ctx.actor, ctx.target or "")
     faces = await ctx.services.pals.face_names(ctx.actor)
     await ctx.reply.send(pal_blocks.pal_show_message(doc, faces))
 
 
 async def confirm_delete(ctx: Ctx) -> None:
+    await ctx.working(f"Looking up the PAL `{ctx.target}`…")
     doc = await ctx.services.pals.get(ctx.actor, ctx.target or "")
     await ctx.services.pals.offer_delete(ctx.actor, ctx.target or "")
     await ctx.reply.send(pal_blocks.delete_confirm_message(doc))

@@ -17,7 +17,7 @@ async def patch(ctx: Ctx) -> None:
     ops = pal_service.parse_patch_text(text, field="patch")  # a syntax error goes in the ack
     pals = ctx.services.pals
     ticket = await pals.accept_patch(ctx.actor, pal_id, ops)
-    await ctx.ack()
+    await ctx.working(f"Changing the PAL `{pal_id}`…")
     report = await pals.patch_current(
         ticket, pal_id, ops, is_admin=ctx.is_admin, response_url=ctx.response_url
     )
