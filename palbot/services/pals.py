@@ -18,6 +18,7 @@ from palbot.pal_api.models import PalCreate, parse_patch, unfamiliar_values
 from palbot.services import fields as ids
 from palbot.services.audit import Accepted, AuditTrail
 from palbot.services.cache import TTLCache
+from palbot.services.editing import edit_ops
 from palbot.services.errors import Duplicate, Invalid, NoKey, UserError
 from palbot.services.layer_secrets import hide_in_ops
 from palbot.services.patching import changes_between, check_patch, fit_patch
@@ -427,6 +428,18 @@ class PalService:
             raise
         return fitted
 
+    async def edit_ops(
+        self, actor: Actor, pal_id: str, doc: dict[str, Any], form: dict[str, str | None]
+    ) -> list[dict[str, Any]]:
+        """The Edit form's changes as the operations to send (empty: nothing changed); a
+        field error is audited `invalid` and raised."""
+        try:
+            ops = edit_ops(doc, form)
+        except Invalid as exc:
+            await self.refuse_patch(actor, pal_id, exc)
+            raise
+        return await self.check_patch(actor, pal_id, doc, ops, ids.PAL_NAME) if ops else []
+
     async def refuse_patch(self, actor: Actor, pal_id: str, exc: Invalid) -> None:
         detail = {"reason": exc.message}
         await self.audit.record("pal.patch", "invalid", actor, target=pal_id, detail=detail)
@@ -438,8 +451,11 @@ class PalService:
         ops: list[dict[str, Any]],
         force: bool = False,
         dedupe_key: str | None = None,
+        via: str | None = None,
     ) -> Accepted:
-        detail = {"ops": hide_in_ops(ops), "force": force}  # layer credentials never stored
+        detail: dict[str, Any] = {"ops": hide_in_ops(ops), "force": force}  # never credentials
+        if via:
+            detail["via"] = via  # "edit": the Edit form (audited as a patch)
         return await self.rt.db(
             self._accept_now, "pal.patch", actor, dedupe_key, target=pal_id, detail=detail
         )

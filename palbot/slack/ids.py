@@ -59,6 +59,7 @@ COMMAND = "/pal"
 KEY_MODAL = "pal_key"
 CREATE_MODAL = "pal_create"
 PATCH_MODAL = "pal_patch"
+EDIT_MODAL = "pal_edit"
 START_MODAL = "pal_start"
 LIMITS_MODAL = "pal_limits"
 RESULT_VIEW = "pal_result"  # informational views shown after a submission (no submit)
@@ -66,6 +67,7 @@ RESULT_VIEW = "pal_result"  # informational views shown after a submission (no s
 # action_ids outside modals
 PAL_START_BUTTON = "pal_start_button"
 PAL_PATCH_BUTTON = "pal_patch_button"
+PAL_EDIT_BUTTON = "pal_edit_button"
 CONVERSATION_JOIN = "conversation_join"
 CONVERSATION_END = "conversation_end"
 PAL_DELETE_CONFIRM = "pal_delete_confirm"

@@ -110,6 +110,7 @@ USAGE = {
     "show": "/pal show <pal_id>",
     "patch": '/pal patch <pal_id>   or   /pal patch <pal_id> [{"op":"replace","path":"/pal_name",'
     '"value":"New name"}]',
+    "edit": "/pal edit <pal_id>",
     "start": "/pal start <pal_id> [conversation name] [--test]   or   /pal start",
     "end": "/pal end <conversation_id>",
     "conversations": "/pal conversations",

@@ -14,7 +14,8 @@ HELP_ROWS: list[tuple[str, str]] = [
     ),
     ("/pal list", "list this workspace's PALs, with Start and Patch buttons"),
     ("/pal show p1234abcd", "show a PAL's full configuration"),
-    ("/pal patch p1234abcd", "change a PAL in a form showing its current configuration"),
+    ("/pal edit p1234abcd", "change a PAL in a form with its current values (name, prompt, face…)"),
+    ("/pal patch p1234abcd", "change a PAL as JSON, in a form showing its configuration"),
     (
         '/pal patch p1234abcd [{"op":"add","path":"/layers/stt/hotwords","value":"leadership"}]',
         "apply a JSON Patch (RFC 6902) directly",

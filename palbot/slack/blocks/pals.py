@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from palbot.pal_api.models import LEVELS, PERCEPTION_MODELS, PIPELINE_MODES, TURN_DETECTION_MODELS
+from palbot.services.editing import UNSET
 from palbot.services.layer_secrets import hide_in_config
 from palbot.services.pals import PatchReport, pal_name_of
 from palbot.slack import ids
@@ -211,7 +212,11 @@ def pal_buttons(pal_id: str, name: str, *, stock: bool = False) -> dict[str, Any
     )
     if stock:
         return actions(start)
-    return actions(start, button("Patch", ids.PAL_PATCH_BUTTON, pal_id))
+    return actions(
+        start,
+        button("Edit", ids.PAL_EDIT_BUTTON, pal_id),
+        button("Patch (JSON)", ids.PAL_PATCH_BUTTON, pal_id),
+    )
 
 
 def face_text(face_id: str | None, faces: dict[str, str] | None) -> str:
@@ -380,10 +385,11 @@ def patch_done_view(
     changes: list[dict[str, Any]],
     discarded: bool,
     words: list[str] | None = None,
+    title: str = "Patch PAL",
 ) -> dict[str, Any]:
-    """The Patch modal's last view: what changed."""
+    """The Patch (or Edit) modal's last view: what changed."""
     blocks = patch_done_blocks(pal_title(after), pal_id, changes, discarded, words)
-    return result_view("Patch PAL", blocks)
+    return result_view(title, blocks)
 
 
 def patch_conflict_blocks(name: str, value: str) -> list[dict[str, Any]]:
@@ -454,19 +460,21 @@ def patch_report_message(report: PatchReport) -> dict[str, Any]:
     }
 
 
-def patch_report_view(report: PatchReport, metadata: ModalMetadata | None = None) -> dict[str, Any]:
-    """How a patch ended, as the Patch modal's last view."""
+def patch_report_view(
+    report: PatchReport, metadata: ModalMetadata | None = None, title: str = "Patch PAL"
+) -> dict[str, Any]:
+    """How a patch ended, as the Patch (or Edit) modal's last view, under its own title."""
     if report.kind == "unchanged":
         text = (
             f":information_source: Nothing changed: *{escape(report.name)}* already had that "
             "configuration."
         )
-        return result_view("Patch PAL", [section(text)])
+        return result_view(title, [section(text)])
     if report.kind == "conflict":
         blocks = patch_conflict_blocks(report.name, report.force_token or "")
-        return result_view("Patch PAL", blocks, metadata)
+        return result_view(title, blocks, metadata)
     return patch_done_view(
-        report.pal_id, report.after or {}, report.changes, report.discarded, report.words
+        report.pal_id, report.after or {}, report.changes, report.discarded, report.words, title
     )
 
 
@@ -476,3 +484,108 @@ def unfamiliar_note(values: list[tuple[str, str]]) -> list[dict[str, Any]]:
         return []
     said = ", ".join(f"`{escape(cut(v, 60))}` for {escape(f)}" for f, v in values[:5])
     return [context(f":information_source: palbot does not know {said}; the PAL API accepted it.")]
+
+
+def _edit_select(block_id: str, current: str | None) -> dict[str, Any]:
+    """A select on the PAL's current value (kept as an option even if palbot does not know
+    it), with "Not set" where the PAL has none."""
+    known, _ = SELECT_DEFAULTS[block_id]
+    options = [option(v, v) for v in known]
+    if current and current not in known:
+        options.append(option(current, current))
+    if not current:
+        options.insert(0, option("Not set (PAL API default)", UNSET))
+    chosen = current or UNSET
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(SELECT_LABELS[block_id], 2000),
+        "element": {
+            "type": "static_select",
+            "action_id": block_id,
+            "options": options,
+            "initial_option": next(o for o in options if o["value"] == chosen),
+        },
+    }
+
+
+def edit_modal(
+    metadata: ModalMetadata, values: dict[str, str | None], face_label: str | None = None
+) -> dict[str, Any]:
+    """The Edit form: the Create form's fields on the PAL's current values."""
+    face: dict[str, Any] = {
+        "type": "input",
+        "block_id": ids.DEFAULT_FACE_ID,
+        "label": plain("Face", 2000),
+        "hint": plain("Pick a face, or type any face id and choose it.", 2000),
+        "element": {
+            "type": "external_select",
+            "action_id": ids.DEFAULT_FACE_ID,
+            "min_query_length": 0,
+            "placeholder": plain("Search faces", 150),
+        },
+    }
+    face_id = values.get(ids.DEFAULT_FACE_ID)
+    if face_id:
+        face["element"]["initial_option"] = option(face_label or face_id, face_id)
+    blocks: list[dict[str, Any]] = [
+        _text_input(ids.PAL_NAME, "Name", initial=values.get(ids.PAL_NAME), max_length=200),
+        _text_input(
+            ids.SYSTEM_PROMPT,
+            "System prompt",
+            multiline=True,
+            optional=True,
+            initial=values.get(ids.SYSTEM_PROMPT),
+            hint="Required unless the pipeline mode is echo.",
+        ),
+        _text_input(
+            ids.CONTEXT, "Context", multiline=True, optional=True, initial=values.get(ids.CONTEXT)
+        ),
+        face,
+        *(
+            _edit_select(block_id, values.get(block_id))
+            for block_id in (
+                ids.PIPELINE_MODE,
+                ids.PERCEPTION_MODEL,
+                ids.TURN_DETECTION_MODEL,
+                ids.TURN_TAKING_PATIENCE,
+                ids.PAL_INTERRUPTIBILITY,
+            )
+        ),
+        _text_input(
+            ids.LAYERS_JSON,
+            "Advanced: the other layers (JSON object)",
+            multiline=True,
+            optional=True,
+            initial=values.get(ids.LAYERS_JSON),
+            hint="Credentials show as [hidden]: leave them so to keep them.",
+        ),
+        _text_input(
+            ids.EXTRA_JSON,
+            "Advanced: more fields (JSON object)",
+            multiline=True,
+            optional=True,
+            initial=values.get(ids.EXTRA_JSON),
+            hint="Further top-level fields such as document_ids or guardrail_ids.",
+        ),
+        context("Only what you change is sent (as a JSON Patch). The Patch form is for experts."),
+    ]
+    return {
+        "type": "modal",
+        "callback_id": ids.EDIT_MODAL,
+        "title": plain(EDIT_TITLE, 24),
+        "submit": plain("Save", 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": metadata.dump(),
+        "blocks": blocks,
+    }
+
+
+EDIT_TITLE = "Edit PAL"
+
+
+def nothing_changed_view(doc: dict[str, Any]) -> dict[str, Any]:
+    said = (
+        f":information_source: Nothing changed: *{escape(pal_title(doc))}* keeps its configuration."
+    )
+    return result_view(EDIT_TITLE, [section(said)])

@@ -34,6 +34,8 @@ async def open_patch_form(ctx: Ctx, pal_id: str) -> None:
 async def show_patch_report(ctx: Ctx, report: PatchReport) -> None:
     """In the modal the patch came from, or as a message."""
     if ctx.in_modal:
-        await ctx.show(pal_blocks.patch_report_view(report, ctx.metadata))
+        shown = (ctx.view or {}).get("title") or {}
+        title = str(shown.get("text") or ctx.title)  # the modal keeps its title to the end
+        await ctx.show(pal_blocks.patch_report_view(report, ctx.metadata, title))
     else:
         await ctx.reply.send(pal_blocks.patch_report_message(report))

@@ -21,6 +21,7 @@ from palbot.slack.listeners.actions import end, force, home, join, key, pals, st
 ENTRIES = (
     Entry(ids.PAL_START_BUTTON, start.start_button),
     Entry(ids.PAL_PATCH_BUTTON, pals.patch_button, (ValidId(silent=True), Permitted("edit"))),
+    Entry(ids.PAL_EDIT_BUTTON, pals.edit_button, (ValidId(silent=True), Permitted("edit"))),
     Entry(ids.CONVERSATION_JOIN, join.join_button),
     Entry(ids.CONVERSATION_END, end.end_button),
     Entry(

@@ -28,6 +28,11 @@ SUBCOMMANDS = {
             patch.patch,
             (ValidId("Give the id of the PAL to patch."), NeedsKey(), Once(), Permitted("edit")),
         ),
+        Entry(
+            "edit",
+            patch.edit,
+            (ValidId("Give the id of the PAL to edit."), NeedsKey(), Permitted("edit")),
+        ),
         Entry("start", conversations.start),
         Entry("conversations", conversations.list_conversations),
         Entry(

@@ -1,9 +1,10 @@
-"""`/pal patch <id>` (the Patch form) and `/pal patch <id> <json-patch>` (inline)."""
+"""`/pal patch <id>` (the Patch form), `/pal patch <id> <json-patch>` (inline), `/pal edit <id>`."""
 
 from __future__ import annotations
 
 from palbot.services import pals as pal_service
 from palbot.slack.context import Ctx
+from palbot.slack.flows.edit import open_edit_form
 from palbot.slack.flows.patch import open_patch_form, show_patch_report
 
 
@@ -22,3 +23,9 @@ async def patch(ctx: Ctx) -> None:
         ticket, pal_id, ops, is_admin=ctx.is_admin, response_url=ctx.response_url
     )
     await show_patch_report(ctx, report)
+
+
+async def edit(ctx: Ctx) -> None:
+    """`/pal edit <pal_id>`: the Edit form."""
+    await ctx.ack()
+    await open_edit_form(ctx, ctx.target or "")

@@ -9,7 +9,7 @@ from palbot.slack import ids
 from palbot.slack.checks import AdminOnly
 from palbot.slack.context import SlackDeps
 from palbot.slack.entries import Entry, register_entries
-from palbot.slack.listeners.views import create, key, limits, patch, start
+from palbot.slack.listeners.views import create, edit, key, limits, patch, start
 
 ENTRIES = (
     Entry(
@@ -21,6 +21,7 @@ ENTRIES = (
     ),
     Entry(ids.CREATE_MODAL, create.submit_create, field=ids.PAL_NAME, title=create.TITLE),
     Entry(ids.PATCH_MODAL, patch.submit_patch, field=ids.PATCH_JSON, title=patch.TITLE),
+    Entry(ids.EDIT_MODAL, edit.submit_edit, field=ids.PAL_NAME, title=edit.TITLE),
     Entry(ids.START_MODAL, start.submit_start, field=ids.PAL_ID, title=start.TITLE),
     Entry(
         ids.LIMITS_MODAL,

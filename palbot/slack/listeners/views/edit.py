@@ -1,0 +1,39 @@
+"""The Edit PAL form (`pal_edit`): what changed, as a JSON Patch, checked and sent once."""
+
+from __future__ import annotations
+
+from palbot.slack import ids
+from palbot.slack.blocks import pals as pal_blocks
+from palbot.slack.blocks.common import loading_view
+from palbot.slack.context import Ctx
+from palbot.slack.flows.edit import TITLE
+from palbot.slack.flows.patch import show_patch_report
+from palbot.slack.listeners.views.common import CHECK_BUDGET, update
+
+__all__ = ["TITLE", "submit_edit"]
+
+
+async def submit_edit(ctx: Ctx) -> None:
+    pals, pal_id = ctx.services.pals, ctx.metadata.pal_id or ""
+    session = await pals.patch_session(
+        ctx.actor, pal_id, ctx.view_id, ctx.metadata.response_url, CHECK_BUDGET
+    )
+    ops = await pals.edit_ops(ctx.actor, pal_id, session.doc, ctx.values)
+    if not ops:  # nothing to send: no PATCH, no audit row
+        await ctx.ack(update(pal_blocks.nothing_changed_view(session.doc)))
+        return
+    await pals.may_patch(ctx.actor, pal_id, session.doc, ops, ctx.is_admin, field=ids.PAL_NAME)
+    key = ctx.submission_key()
+    ticket = await pals.accept_patch(ctx.actor, pal_id, ops, dedupe_key=key, via="edit")
+    await ctx.ack(update(loading_view(TITLE, "Saving your changes…", metadata=ctx.metadata)))
+    ctx.failure_prefix = "The PAL was not changed."
+    report = await pals.patch(
+        ticket,
+        pal_id,
+        ops,
+        session.doc,
+        is_admin=ctx.is_admin,
+        conflict_key=ctx.view_id,
+        response_url=session.response_url,
+    )
+    await show_patch_report(ctx, report)
