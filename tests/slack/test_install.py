@@ -244,28 +244,46 @@ def test_socket_mode(
 
 
 def test_app_home(palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle) -> None:
+    """Issue 15, item 10: App Home works for everyone; admins also see key, limits, usage."""
+    from tests.slack.blockkit import render
+
     palbot.connect_key()
     make_pal(sandbox, SANDBOX_KEY, pal_name="Home PAL")
+    for n in range(11):
+        make_pal(sandbox, SANDBOX_KEY, pal_name=f"Extra {n}")
     pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Other <!here>")
     palbot.slack.command(f"start {pal_id} Standup")
     started(palbot, fake_slack)
+    [live] = palbot.store.conversations.list_active("T1")
     palbot.slack.event({"type": "app_home_opened", "user": USER, "tab": "home"})
     palbot.slack.event({"type": "app_home_opened", "user": ADMIN, "tab": "home"})
     published = fake_slack.wait_for("views.publish", count=2)
     by_user = {c.args["user_id"]: c.args["view"] for c in published}
     for view in by_user.values():
         check_view(view)
-        text = json.dumps(view)
-        assert "Home PAL" in text and "Standup" in text and "1111" in text
-        assert "<!here>" not in text
-    assert "home_connect_key" not in json.dumps(by_user[USER])
-    admin = json.dumps(by_user[ADMIN])
-    assert "home_connect_key" in admin and "home_limits" in admin and "conversation.start" in admin
+        text = render(view["blocks"])
+        assert "[Create a PAL] [Start a conversation]" in text
+        assert "Live conversations (1)" in text and "Standup" in text and "[Join]" in text
+        assert "Extra 10" in text and "…and 3 more: `/pal list` shows them all." in text
+        assert "<!here>" not in json.dumps(view)
+    member = render(by_user[USER]["blocks"])
+    assert "[End]" in member  # they started it
+    assert "Admin" not in member and "1111" not in member and "home_connect_key" not in member
+    admin = render(by_user[ADMIN]["blocks"])
+    assert "PAL API key ending in `1111`" in admin and "[Replace key] [Remove key]" in admin
+    assert "1 started today (UTC) · 1 live" in admin and "[Change limits]" in admin
+    assert "<@U_USER> *conversation.start*" in admin and "→ ok" in admin
+    assert live.conversation_id in admin
     palbot.slack.block_action(
         "home_limits", user=ADMIN, channel=None, view={"id": "VHOME", "type": "home"}
     )
     limits = fake_slack.wait_for("views.open")[-1].args["view"]
     assert limits["callback_id"] == "pal_limits"
+    for action_id, callback_id in (("home_create", "pal_create"), ("home_start", "pal_start")):
+        before = len(fake_slack.of("views.open"))
+        palbot.slack.block_action(action_id, channel=None, view={"id": "VHOME", "type": "home"})
+        opened = fake_slack.wait_for("views.open", count=before + 1)[-1].args["view"]
+        assert opened["callback_id"] == callback_id
 
 
 def test_manifest_is_valid_and_is_the_one_source(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from palbot.slack import ids
 from palbot.slack.blocks.admin import limits_text
+from palbot.slack.blocks.conversations import end_button
 from palbot.slack.text import (
     actions,
     button,
@@ -28,6 +29,9 @@ STATUS_EMOJI = {
 }
 
 
+HOME_PALS = 10
+
+
 def home_view(
     *,
     workspace: Workspace | None,
@@ -36,67 +40,145 @@ def home_view(
     conversations: list[ConversationRecord],
     is_admin: bool,
     audit: list[AuditEntry] | None = None,
+    pals_total: int | None = None,
+    active: list[ConversationRecord] | None = None,
+    viewer: str = "",
+    started_today: int = 0,
 ) -> dict[str, Any]:
+    """App Home for everyone (Create, Start, the live calls, the PALs) and, for admins, the key,
+    the limits with today's usage, and the last audit lines."""
+    has_key = workspace is not None and workspace.has_key
     blocks: list[dict[str, Any]] = [
         header("palbot"),
         section("Create, tune and talk to Tavus PALs from Slack. Type `/pal help` anywhere."),
     ]
-    blocks.append(divider())
-    if workspace is not None and workspace.has_key:
+    if has_key:
         blocks.append(
-            section(
-                f":large_green_circle: PAL API key ending in "
-                f"`{escape(workspace.key_last4 or '')}` connected."
+            actions(
+                button("Create a PAL", ids.HOME_CREATE, style="primary"),
+                button("Start a conversation", ids.HOME_START),
             )
         )
     else:
         blocks.append(
             section(
                 ":electric_plug: No PAL API key is connected yet. "
-                "A workspace admin can connect one."
+                + ("Connect one below." if is_admin else "A workspace admin can connect one.")
             )
         )
-    blocks.append(header("PALs"))
-    if pals_error:
-        blocks.append(context(f":warning: {escape(pals_error)}"))
-    elif not pals:
-        blocks.append(section("No PALs yet: `/pal create` makes one."))
-    else:
-        for pal in pals[:10]:
-            name = escape(cut(str(pal.get("pal_name") or pal.get("pal_id")), 150))
-            blocks.append(section(f"*{name}*  {inline_code(pal.get('pal_id', ''))}"))
-        if len(pals) > 10:
-            blocks.append(context(f"…and {len(pals) - 10} more: `/pal list`."))
-    blocks.append(header("Recent conversations"))
-    if not conversations:
-        blocks.append(section("None yet: `/pal start <pal_id>` starts one."))
-    for conv in conversations[:10]:
+    blocks += _live(active or [], viewer, is_admin)
+    blocks += _pals(pals, pals_error, pals_total)
+    blocks += _recent(conversations)
+    if is_admin:
+        blocks += _admin(workspace, started_today, len(active or []), audit)
+    return {"type": "home", "blocks": blocks[:100]}
+
+
+def _live(active: list[ConversationRecord], viewer: str, is_admin: bool) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [divider(), header(f"Live conversations ({len(active)})")]
+    if not active:
+        blocks.append(context("None right now."))
+    for record in active[:10]:
+        name = escape(cut(record.pal_name or record.pal_id, 100))
+        title = escape(cut(record.conversation_name or "", 100))
+        blocks.append(
+            section(
+                f":large_green_circle: *{name}*{' · ' + title if title else ''} · started by "
+                f"<@{escape(record.started_by)}> · {inline_code(record.conversation_id)}"
+            )
+        )
+        buttons = []
+        if record.url:
+            buttons.append(
+                button("Join", ids.CONVERSATION_JOIN, record.conversation_id, url=record.url)
+            )
+        if is_admin or record.started_by == viewer:
+            buttons.append(end_button(record.conversation_id))
+        if buttons:
+            blocks.append(actions(*buttons))
+    return blocks
+
+
+def _pals(
+    pals: list[dict[str, Any]] | None, error: str | None, total: int | None
+) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [divider(), header("PALs")]
+    if error:
+        blocks.append(context(f":warning: {escape(error)}"))
+        return blocks
+    if not pals:
+        blocks.append(section("No PALs yet: *Create a PAL* above, or `/pal create`."))
+        return blocks
+    for pal in pals[:HOME_PALS]:
+        name = escape(cut(str(pal.get("pal_name") or pal.get("pal_id")), 150))
+        blocks.append(section(f"*{name}*  {inline_code(pal.get('pal_id', ''))}"))
+    more = (total if total is not None else len(pals)) - min(len(pals), HOME_PALS)
+    if more > 0:
+        blocks.append(context(f"…and {more} more: `/pal list` shows them all."))
+    return blocks
+
+
+def _recent(conversations: list[ConversationRecord]) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [divider(), header("Recent conversations")]
+    done = [c for c in conversations if c.status != "active"][:10]
+    if not done:
+        blocks.append(context("None yet."))
+    for conv in done:
         emoji = STATUS_EMOJI.get(conv.status, ":white_circle:")
         name = escape(cut(conv.pal_name or conv.pal_id, 100))
         title = escape(cut(conv.conversation_name or "", 100))
+        status = "test" if conv.test_mode else conv.status
         blocks.append(
             context(
                 f"{emoji} *{name}*{' · ' + title if title else ''} · "
-                f"{escape(conv.status)} · started by <@{escape(conv.started_by)}> · "
+                f"{escape(status)} · started by <@{escape(conv.started_by)}> · "
                 f"{escape(conv.created_at[:16].replace('T', ' '))} UTC"
             )
         )
-    if is_admin:
-        blocks.append(divider())
-        blocks.append(header("Admin"))
-        limits = workspace.limits if workspace else None
-        blocks.append(section(f"Limits: {limits_text(limits) if limits else 'none set'}"))
+    return blocks
+
+
+def _admin(
+    workspace: Workspace | None, today: int, live: int, audit: list[AuditEntry] | None
+) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = [divider(), header("Admin")]
+    if workspace is not None and workspace.has_key:
+        when = escape((workspace.key_set_at or "")[:16].replace("T", " "))
         blocks.append(
-            actions(
-                button("Connect PAL API key", ids.HOME_CONNECT_KEY),
-                button("Set limits", ids.HOME_LIMITS),
+            section(
+                f":key: PAL API key ending in `{escape(workspace.key_last4 or '')}` "
+                f"(set by <@{escape(workspace.key_set_by or '')}>, {when} UTC)"
             )
         )
-        if audit:
-            lines = [
-                f"`#{e.seq}` {escape(e.at[:16].replace('T', ' '))} *{escape(e.action)}* → "
-                f"{escape(e.outcome)}"
-                for e in audit[:10]
-            ]
-            blocks.append(section("*Recent audit entries*\n" + "\n".join(lines)))
-    return {"type": "home", "blocks": blocks[:100]}
+        blocks.append(
+            actions(
+                button("Replace key", ids.HOME_CONNECT_KEY),
+                button("Remove key", ids.HOME_KEY_REMOVE, style="danger"),
+            )
+        )
+    else:
+        blocks.append(actions(button("Connect PAL API key", ids.HOME_CONNECT_KEY, style="primary")))
+    limits = workspace.limits if workspace else None
+    usage = [f"{today} started today (UTC)"]
+    if limits and limits.max_per_day:
+        usage[0] = f"{today} of {limits.max_per_day} started today (UTC)"
+    usage.append(
+        f"{live} of {limits.max_concurrent} live"
+        if limits and limits.max_concurrent
+        else f"{live} live"
+    )
+    blocks.append(
+        section(f"*Limits:* {limits_text(limits) if limits else 'none set'}\n{' · '.join(usage)}")
+    )
+    blocks.append(actions(button("Change limits", ids.HOME_LIMITS)))
+    if audit:
+        lines = [
+            f"`#{e.seq}` {escape(e.at[11:16])} "
+            + (f"<@{escape(e.user_id)}> " if e.user_id else "")
+            + f"*{escape(e.action)}*"
+            + (f" {inline_code(cut(e.target, 40))}" if e.target else "")
+            + f" → {escape(e.outcome)}"
+            for e in audit[:10]
+        ]
+        blocks.append(section("*Recent audit entries*\n" + "\n".join(lines)))
+    return blocks

@@ -47,6 +47,13 @@ ENTRIES = (
         (AdminOnly("key.set", "connect the PAL API key"),),
     ),
     Entry(ids.HOME_LIMITS, home.change_limits, (AdminOnly("limits.set", "set limits"),)),
+    Entry(ids.HOME_CREATE, home.create_pal, (Permitted("create"),)),
+    Entry(ids.HOME_START, home.start_conversation),
+    Entry(
+        ids.HOME_KEY_REMOVE,
+        home.remove_key,
+        (AdminOnly("key.remove", "remove the PAL API key"),),
+    ),
 )
 
 

@@ -1,10 +1,13 @@
-"""App Home controls: Connect key (`home_connect_key`) and Limits (`home_limits`)."""
+"""App Home controls: Create, Start, Connect/Replace key, Remove key, Limits."""
 
 from __future__ import annotations
 
 from palbot.slack.blocks import admin as admin_blocks
+from palbot.slack.blocks import conversations as conv_blocks
 from palbot.slack.blocks import keys as key_blocks
+from palbot.slack.blocks import pals as pal_blocks
 from palbot.slack.context import Ctx
+from palbot.slack.listeners.commands import key as key_commands
 from palbot.slack.metadata import ModalMetadata
 
 
@@ -17,3 +20,18 @@ async def change_limits(ctx: Ctx) -> None:
     limits = await ctx.services.limits.get(ctx.actor.team_id)
     permissions = await ctx.services.permissions.get(ctx.actor.team_id)
     await ctx.open_view(admin_blocks.limits_modal(ModalMetadata(), limits, permissions))
+
+
+async def create_pal(ctx: Ctx) -> None:
+    await ctx.services.keys.require(ctx.actor.team_id)
+    await ctx.open_view(pal_blocks.create_modal(ModalMetadata()))
+
+
+async def start_conversation(ctx: Ctx) -> None:
+    await ctx.services.keys.require(ctx.actor.team_id)
+    await ctx.open_view(conv_blocks.start_modal(ModalMetadata()))
+
+
+async def remove_key(ctx: Ctx) -> None:
+    """The same confirmation as `/pal key remove`, by direct message (App Home has no channel)."""
+    await key_commands.remove_key(ctx)

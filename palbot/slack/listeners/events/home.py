@@ -30,6 +30,10 @@ async def publish_home(ctx: Ctx) -> None:
         conversations=data.conversations,
         is_admin=is_admin,
         audit=data.audit,
+        pals_total=data.pals_total,
+        active=data.active,
+        viewer=viewer.user_id,
+        started_today=data.started_today,
     )
     try:
         await ctx.client.views_publish(user_id=viewer.user_id, view=view)
