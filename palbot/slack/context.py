@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -79,6 +80,9 @@ class Ctx:
     title: str = "palbot"  # the modal's title, kept through its whole flow
     failure_prefix: str = ""  # what did not happen, said before a failure's reason
     _slow: asyncio.TimerHandle | None = field(default=None, repr=False)
+    # a form brought back after a failure, with what was entered (None: a plain error view)
+    refill: Callable[[Ctx, str], dict[str, Any] | None] | None = None
+    form_doc: dict[str, Any] | None = None  # the PAL document a Patch/Edit form was opened on
 
     @classmethod
     def build(

@@ -26,6 +26,8 @@ class Entry:
     checks: tuple[Check, ...] = ()
     field: str | None = None  # forms: where a failure that names no field is shown
     title: str = "palbot"  # forms: the modal's title, through its whole flow
+    # forms: the form again, with what was entered and the error, after a failure past the ack
+    refill: Callable[[Ctx, str], dict[str, Any] | None] | None = None
 
 
 def context_of(deps: SlackDeps, body: dict[str, Any], context: Any, client: Any) -> Ctx:
@@ -36,6 +38,7 @@ def context_of(deps: SlackDeps, body: dict[str, Any], context: Any, client: Any)
 async def run_entry(ctx: Ctx, entry: Entry) -> None:
     """The declared checks, then the handler; a failure is answered for the surface."""
     ctx.title = entry.title
+    ctx.refill = entry.refill
     try:
         for check in entry.checks:
             if check.after_ack and ctx.surface in ("command", "action") and not ctx.acked:

@@ -83,4 +83,6 @@ async def _answer_form(ctx: Ctx, exc: Exception, field: str | None, prefix: str)
         await ctx.ack(field_errors(where, user_text(exc)))
         return
     text = user_text(exc)
-    await ctx.show(error_view(f"{prefix} {text}" if prefix else text, ctx.title))
+    said = f"{prefix} {text}" if prefix else text
+    view = ctx.refill(ctx, said) if ctx.refill is not None else None
+    await ctx.show(view or error_view(said, ctx.title))  # never a dead end that loses input

@@ -101,3 +101,52 @@ def test_the_edit_button_is_offered_wherever_a_pal_is_shown(
     opened = fake_slack.wait_for("views.open")[-1].args["view"]
     assert opened["callback_id"] == "pal_edit"
     fake_slack.wait_for("views.update", where=lambda c: "Coach" in json.dumps(c.args))
+
+
+def test_a_form_refused_by_the_pal_api_comes_back_with_what_was_typed(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    """Issue 15, item 2: no dead end. A failure known only after the PAL API answered brings
+    the form back (same form, same title) with every value kept and the reason at the top."""
+    from tests.slack.test_pals import open_create
+
+    palbot.connect_key()
+    view = open_create(palbot, fake_slack)
+    prompt = "A long, carefully written system prompt. " * 40
+    values = {"pal_name": "Mentor", "system_prompt": prompt, "default_face_id": "r-no-such-face"}
+    assert palbot.slack.submit(view, values).json()["response_action"] == "update"
+    back = fake_slack.wait_for(
+        "views.update", where=lambda c: "What you entered is kept" in json.dumps(c.args)
+    )[-1].args["view"]
+    check_view(back)
+    assert back["callback_id"] == "pal_create" and back["title"]["text"] == "Create PAL"
+    assert "The PAL was not created." in render(back["blocks"])
+    assert (
+        initial(back, "system_prompt") == prompt.strip() or initial(back, "system_prompt") == prompt
+    )
+    assert initial(back, "pal_name") == "Mentor"
+    # fixed and sent again from the same form: created
+    again = {**values, "default_face_id": "r90bbd427f71"}
+    body = palbot.slack.submit({**back, "id": view["id"], "hash": "h-after"}, again).json()
+    assert body["response_action"] == "update"
+    fake_slack.wait_for("views.update", where=lambda c: "Created" in json.dumps(c.args))
+    assert len(sandbox.requests("POST", "/v2/pals")) == 2
+
+    # the Patch form likewise keeps the patch as typed
+    pal_id = palbot.created_by(make_pal(sandbox, SANDBOX_KEY, pal_name="Coach"))
+    palbot.slack.command(f"patch {pal_id}")
+    filled = fake_slack.wait_for(
+        "views.update",
+        where=lambda c: c.args["view"].get("callback_id") == "pal_patch" and "Coach" in str(c.args),
+    )
+    patch_view = {**filled[-1].args["view"], "id": filled[-1].args["view_id"]}
+    sandbox.fault(method="PATCH", status=500, times=5)
+    typed = json.dumps([{"op": "replace", "path": "/pal_name", "value": "Renamed"}])
+    palbot.slack.submit(patch_view, {"patch_json": typed})
+    back = fake_slack.wait_for(
+        "views.update",
+        where=lambda c: (
+            "What you entered is kept" in json.dumps(c.args) and "pal_patch" in json.dumps(c.args)
+        ),
+    )[-1].args["view"]
+    assert initial(back, "patch_json") == typed and back["title"]["text"] == "Patch PAL"

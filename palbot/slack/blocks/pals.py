@@ -93,9 +93,12 @@ def _text_input(
     return block
 
 
-def _static_select(block_id: str) -> dict[str, Any]:
+def _static_select(block_id: str, chosen: str | None = None) -> dict[str, Any]:
     values, default = SELECT_DEFAULTS[block_id]
     options = [option(v, v) for v in values]
+    if chosen and chosen not in values:
+        options.append(option(chosen, chosen))
+    default = chosen or default
     return {
         "type": "input",
         "block_id": block_id,
@@ -109,8 +112,23 @@ def _static_select(block_id: str) -> dict[str, Any]:
     }
 
 
-def create_modal(metadata: ModalMetadata, template: str | None = None) -> dict[str, Any]:
-    values = TEMPLATES.get(template or "", {})
+def kept_input_notice(error: str) -> dict[str, Any]:
+    """At the top of a form brought back after a failure: why, and that nothing was lost."""
+    return section(f":warning: {escape(cut(error, 1500))}\nWhat you entered is kept below.")
+
+
+def create_modal(
+    metadata: ModalMetadata,
+    template: str | None = None,
+    *,
+    values: dict[str, str | None] | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """The Create form, from a template, or (after a failure) with what was entered."""
+    given: dict[str, str | None] = (
+        values if values is not None else dict(TEMPLATES.get(template or "", {}))
+    )
+    values = given
     face: dict[str, Any] = {
         "type": "input",
         "block_id": ids.DEFAULT_FACE_ID,
@@ -125,7 +143,11 @@ def create_modal(metadata: ModalMetadata, template: str | None = None) -> dict[s
     }
     if template:
         face["element"]["initial_option"] = option(SEED_FACE[1], SEED_FACE[0])
-    blocks: list[dict[str, Any]] = [
+    elif values.get(ids.DEFAULT_FACE_ID):
+        typed = str(values[ids.DEFAULT_FACE_ID])
+        face["element"]["initial_option"] = option(typed, typed)
+    blocks: list[dict[str, Any]] = [kept_input_notice(error)] if error else []
+    blocks += [
         _text_input(
             ids.PAL_NAME,
             "Name",
@@ -145,16 +167,22 @@ def create_modal(metadata: ModalMetadata, template: str | None = None) -> dict[s
             ids.CONTEXT, "Context", multiline=True, optional=True, initial=values.get(ids.CONTEXT)
         ),
         face,
-        _static_select(ids.PIPELINE_MODE),
-        _static_select(ids.PERCEPTION_MODEL),
-        _static_select(ids.TURN_DETECTION_MODEL),
-        _static_select(ids.TURN_TAKING_PATIENCE),
-        _static_select(ids.PAL_INTERRUPTIBILITY),
+        *(
+            _static_select(block_id, values.get(block_id))
+            for block_id in (
+                ids.PIPELINE_MODE,
+                ids.PERCEPTION_MODEL,
+                ids.TURN_DETECTION_MODEL,
+                ids.TURN_TAKING_PATIENCE,
+                ids.PAL_INTERRUPTIBILITY,
+            )
+        ),
         _text_input(
             ids.LAYERS_JSON,
             "Advanced: layers (JSON object)",
             multiline=True,
             optional=True,
+            initial=values.get(ids.LAYERS_JSON),
             placeholder='{"stt": {"hotwords": "leadership"}}',
             hint="Deep-merged under `layers`; the fields above win.",
         ),
@@ -163,6 +191,7 @@ def create_modal(metadata: ModalMetadata, template: str | None = None) -> dict[s
             "Advanced: more fields (JSON object)",
             multiline=True,
             optional=True,
+            initial=values.get(ids.EXTRA_JSON),
             placeholder='{"document_ids": ["d123"]}',
             hint="Further top-level fields such as document_ids or guardrail_ids.",
         ),
@@ -309,9 +338,16 @@ def pal_show_message(pal: dict[str, Any], faces: dict[str, str] | None = None) -
     return message(f"PAL {escape(name)}", blocks)
 
 
-def patch_modal(metadata: ModalMetadata, pal: dict[str, Any]) -> dict[str, Any]:
+def patch_modal(
+    metadata: ModalMetadata,
+    pal: dict[str, Any],
+    *,
+    typed: str | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
     name = pal_title(pal)
-    blocks: list[dict[str, Any]] = [
+    blocks: list[dict[str, Any]] = [kept_input_notice(error)] if error else []
+    blocks += [
         section(
             f"Current configuration of *{escape(cut(name, 200))}* ({inline_code(pal_id_of(pal))}):"
         ),
@@ -321,6 +357,7 @@ def patch_modal(metadata: ModalMetadata, pal: dict[str, Any]) -> dict[str, Any]:
             ids.PATCH_JSON,
             "JSON Patch (RFC 6902 array)",
             multiline=True,
+            initial=typed,
             placeholder='[{"op": "add", "path": "/layers/stt/hotwords", "value": "leadership"}]',
             hint="Operations: add, remove, replace, copy, move, test. Prefer add over "
             "replace for a field that may be absent.",
@@ -510,7 +547,10 @@ def _edit_select(block_id: str, current: str | None) -> dict[str, Any]:
 
 
 def edit_modal(
-    metadata: ModalMetadata, values: dict[str, str | None], face_label: str | None = None
+    metadata: ModalMetadata,
+    values: dict[str, str | None],
+    face_label: str | None = None,
+    error: str | None = None,
 ) -> dict[str, Any]:
     """The Edit form: the Create form's fields on the PAL's current values."""
     face: dict[str, Any] = {
@@ -528,7 +568,8 @@ def edit_modal(
     face_id = values.get(ids.DEFAULT_FACE_ID)
     if face_id:
         face["element"]["initial_option"] = option(face_label or face_id, face_id)
-    blocks: list[dict[str, Any]] = [
+    blocks: list[dict[str, Any]] = [kept_input_notice(error)] if error else []
+    blocks += [
         _text_input(ids.PAL_NAME, "Name", initial=values.get(ids.PAL_NAME), max_length=200),
         _text_input(
             ids.SYSTEM_PROMPT,

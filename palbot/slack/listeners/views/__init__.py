@@ -19,9 +19,23 @@ ENTRIES = (
         field=ids.API_KEY,
         title=key.TITLE,
     ),
-    Entry(ids.CREATE_MODAL, create.submit_create, field=ids.PAL_NAME, title=create.TITLE),
-    Entry(ids.PATCH_MODAL, patch.submit_patch, field=ids.PATCH_JSON, title=patch.TITLE),
-    Entry(ids.EDIT_MODAL, edit.submit_edit, field=ids.PAL_NAME, title=edit.TITLE),
+    Entry(
+        ids.CREATE_MODAL,
+        create.submit_create,
+        field=ids.PAL_NAME,
+        title=create.TITLE,
+        refill=create.refill,
+    ),
+    Entry(
+        ids.PATCH_MODAL,
+        patch.submit_patch,
+        field=ids.PATCH_JSON,
+        title=patch.TITLE,
+        refill=patch.refill,
+    ),
+    Entry(
+        ids.EDIT_MODAL, edit.submit_edit, field=ids.PAL_NAME, title=edit.TITLE, refill=edit.refill
+    ),
     Entry(ids.START_MODAL, start.submit_start, field=ids.PAL_ID, title=start.TITLE),
     Entry(
         ids.LIMITS_MODAL,

@@ -55,3 +55,8 @@ async def announce(ctx: Ctx, doc: dict[str, object]) -> None:
     except SlackApiError as exc:
         text = f"The PAL was created, but the announcement failed: {slack_error_text(exc)}"
         await ctx.reply.send(error_message(text))
+
+
+def refill(ctx: Ctx, error: str) -> dict[str, object] | None:
+    """The Create form again, with what was entered, after the PAL API refused it."""
+    return pal_blocks.create_modal(ctx.metadata, values=ctx.values, error=error)

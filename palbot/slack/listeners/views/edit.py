@@ -18,6 +18,7 @@ async def submit_edit(ctx: Ctx) -> None:
     session = await pals.patch_session(
         ctx.actor, pal_id, ctx.view_id, ctx.metadata.response_url, CHECK_BUDGET
     )
+    ctx.form_doc = session.doc
     ops = await pals.edit_ops(ctx.actor, pal_id, session.doc, ctx.values)
     if not ops:  # nothing to send: no PATCH, no audit row
         await ctx.ack(update(pal_blocks.nothing_changed_view(session.doc)))
@@ -37,3 +38,8 @@ async def submit_edit(ctx: Ctx) -> None:
         response_url=session.response_url,
     )
     await show_patch_report(ctx, report)
+
+
+def refill(ctx: Ctx, error: str) -> dict[str, object] | None:
+    """The Edit form again, with what was entered, after the PAL API refused the change."""
+    return pal_blocks.edit_modal(ctx.metadata, ctx.values, None, error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from palbot.services.errors import Invalid
 from palbot.services.pals import parse_patch_text
 from palbot.slack import ids
+from palbot.slack.blocks import pals as pal_blocks
 from palbot.slack.blocks.common import loading_view
 from palbot.slack.context import Ctx
 from palbot.slack.flows.patch import TITLE, show_patch_report
@@ -23,6 +24,7 @@ async def submit_patch(ctx: Ctx) -> None:
     session = await pals.patch_session(
         ctx.actor, pal_id, ctx.view_id, ctx.metadata.response_url, CHECK_BUDGET
     )
+    ctx.form_doc = session.doc
     ops = await pals.check_patch(ctx.actor, pal_id, session.doc, ops, ids.PATCH_JSON)  # as sent
     await pals.may_patch(ctx.actor, pal_id, session.doc, ops, ctx.is_admin, field=ids.PATCH_JSON)
     ticket = await pals.accept_patch(
@@ -40,3 +42,11 @@ async def submit_patch(ctx: Ctx) -> None:
         response_url=session.response_url,
     )
     await show_patch_report(ctx, report)
+
+
+def refill(ctx: Ctx, error: str) -> dict[str, object] | None:
+    """The Patch form again, with the patch as typed, after the PAL API refused it."""
+    if ctx.form_doc is None:
+        return None
+    typed = ctx.values.get(ids.PATCH_JSON)
+    return pal_blocks.patch_modal(ctx.metadata, ctx.form_doc, typed=typed, error=error)
