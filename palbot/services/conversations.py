@@ -513,17 +513,19 @@ class ConversationService:
         if record.status != "active":
             await ticket.close("ok", already_ended=True)
             return EndResult(record, already_ended=True)
+        store = self.rt.store.conversations
+        await db(store.note_ending, conversation_id, actor.user_id)  # one way to say who
         try:
             await (await self.rt.pal_client(actor.team_id)).end_conversation(conversation_id)
         except api_errors.NotFound:
             pass  # gone upstream already: record it as ended
         except (api_errors.PalApiError, NoKey) as exc:
+            await db(store.note_ending, conversation_id, None)
             await ticket.close("error", error=type(exc).__name__)
             raise
         ended = await self.record_end(
             messages, conversation_id, ended_by=actor.user_id, reason="ended from Slack"
         )
-        store = self.rt.store.conversations
         if not ended and await db(store.set_ended_by, conversation_id, actor.user_id):
             # the shutdown callback got here first: still say who ended it
             latest = await db(store.get, conversation_id)

@@ -142,3 +142,21 @@ def test_key_remove_asks_first_names_live_calls_and_tells_them(
     # the button again: single use
     palbot.slack.block_action("key_remove_confirm", "remove", user=ADMIN)
     fake_slack.wait_response(where=lambda r: "has expired" in json.dumps(r.args))
+
+
+def test_the_key_form_keeps_its_title_through_its_flow(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    """Issue 15, item 12: one title per modal, from opening to the result (a slow check)."""
+    palbot.slack.command("key", user=ADMIN)
+    opened = fake_slack.wait_for("views.open")[-1].args["view"]
+    sandbox.fault(method="GET", path="/v2/pals", latency=2.6, times=1)
+    body = palbot.slack.submit(opened, {"api_key": SANDBOX_KEY}, user=ADMIN).json()
+    assert body["response_action"] == "update"
+    done = fake_slack.wait_for("views.update", where=lambda c: "connected" in json.dumps(c.args))
+    titles = {
+        opened["title"]["text"],
+        body["view"]["title"]["text"],
+        done[-1].args["view"]["title"]["text"],
+    }
+    assert titles == {"Connect PAL API key"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -224,3 +225,35 @@ def test_background_poller_runs_on_its_interval(
     fake_slack.wait_for(
         "chat.update", where=lambda c: "maximum call duration" in json.dumps(c.args)
     )
+
+
+def test_an_end_from_slack_is_said_one_way_whoever_records_it(
+    make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    """Issue 15, item 12: upstream's shutdown callback can arrive while palbot still waits for
+    the answer to its End; the message says "ended by @X", never "ended because …" first."""
+    palbot = make_palbot(public=True)
+    sandbox.configure(callback_delay=30)  # the test sends the callback itself, mid-End
+    conv = start_one(palbot, fake_slack, sandbox, "Race")
+    token = sandbox.callback_token(conv.conversation_id)
+    end_path = f"/v2/conversations/{conv.conversation_id}/end"
+    sandbox.fault(method="POST", path=end_path, latency=1.0, times=1)
+    ender = threading.Thread(target=palbot.slack.command, args=(f"end {conv.conversation_id}",))
+    ender.start()
+    wait(lambda: sandbox.requests("POST", end_path))  # the End is waiting for upstream
+    shutdown = {
+        "conversation_id": conv.conversation_id,
+        "event_type": "system.shutdown",
+        "message_type": "system",
+        "properties": {"shutdown_reason": "end_conversation_endpoint_hit"},
+    }
+    assert post_callback(palbot, token, shutdown).status_code == 200
+    ender.join(timeout=10)
+    fake_slack.wait_response(where=lambda r: "Ended the conversation" in json.dumps(r.args))
+    palbot.settle()
+    ended = [
+        json.dumps(c.args)
+        for c in fake_slack.of("chat.update")
+        if c.args.get("ts") == conv.message_ts and "white_check_mark" in json.dumps(c.args)
+    ]
+    assert ended and all("ended by <@U_USER>" in text for text in ended), ended

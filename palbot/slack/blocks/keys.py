@@ -11,6 +11,8 @@ from palbot.slack.metadata import ModalMetadata
 from palbot.slack.text import context, escape, plain, section
 from palbot.store.models import Workspace
 
+KEY_TITLE = "Connect PAL API key"
+
 
 def key_modal(metadata: ModalMetadata, workspace: Workspace | None) -> dict[str, Any]:
     current = (
@@ -21,7 +23,7 @@ def key_modal(metadata: ModalMetadata, workspace: Workspace | None) -> dict[str,
     return {
         "type": "modal",
         "callback_id": ids.KEY_MODAL,
-        "title": plain("Connect PAL API key", 24),
+        "title": plain(KEY_TITLE, 24),
         "submit": plain("Check and save", 24),
         "close": plain("Cancel", 24),
         "private_metadata": metadata.dump(),

@@ -72,11 +72,22 @@ class SqliteConversationStore:
                 (channel_id, message_ts, pal_name, conversation_id),
             )
 
+    def note_ending(self, conversation_id: str, user_id: str | None) -> None:
+        """Who asked to end a live conversation (None: the request failed), so whichever
+        records the end — the End itself or upstream's callback racing it — names them."""
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE conversations SET ended_by = ? WHERE conversation_id = ? "
+                "AND status IN ('active', 'starting')",
+                (user_id, conversation_id),
+            )
+
     def mark_ended(self, conversation_id: str, *, ended_by: str | None, reason: str | None) -> bool:
         """Record the end once: True only for the call that moved it from active to ended."""
         with self.db.write() as conn:
             cur = conn.execute(
-                "UPDATE conversations SET status = 'ended', ended_at = ?, ended_by = ?, "
+                "UPDATE conversations SET status = 'ended', ended_at = ?, "
+                "ended_by = COALESCE(?, ended_by), "
                 "end_reason = ? WHERE conversation_id = ? AND status IN ('active', 'starting')",
                 (utc_now(), ended_by, reason, conversation_id),
             )

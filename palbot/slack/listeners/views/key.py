@@ -13,7 +13,7 @@ from palbot.slack.blocks.common import loading_view, ok_message
 from palbot.slack.context import Ctx
 from palbot.slack.listeners.views.common import CHECK_BUDGET, update
 
-TITLE = "Connect key"
+TITLE = key_blocks.KEY_TITLE  # one title through the whole flow
 
 
 async def submit_key(ctx: Ctx) -> None:
