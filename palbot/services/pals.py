@@ -280,9 +280,11 @@ class PalService:
         retries = 0 if deadline is not None else None
         client = await self.rt.pal_client(actor.team_id, deadline=deadline, max_retries=retries)
         try:
-            return (await client.get_pal(pal_id)).raw
+            pal = await client.get_pal(pal_id)
         except api_errors.NotFound:
             raise Invalid(no_such_pal(pal_id)) from None
+        self.rt.remember_pal(actor.team_id, pal_id, pal_name_of(pal.raw))
+        return pal.raw
 
     async def choices(self, actor: Actor, budget: float) -> list[tuple[str, str]]:
         """(pal_id, label) for a picker, within `budget` seconds."""
@@ -597,7 +599,9 @@ class PalService:
     async def accept_delete(self, actor: Actor, pal_id: str) -> Accepted:
         return await self.audit.accept("pal.delete", actor, target=pal_id)
 
-    async def delete(self, ticket: Accepted, pal_id: str) -> None:
+    async def delete(self, ticket: Accepted, pal_id: str) -> str:
+        """Delete it; returns its name as last seen (its id if palbot never saw it)."""
+        name = self.rt.pal_names.get(f"{ticket.actor.team_id}:{pal_id}") or pal_id
         client = await self._client(ticket)
         try:
             await client.delete_pal(pal_id)
@@ -606,6 +610,7 @@ class PalService:
             await ticket.close("error", error=type(exc).__name__)
             raise
         await ticket.close("ok")
+        return name
 
 
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:

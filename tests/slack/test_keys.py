@@ -129,7 +129,7 @@ def test_key_remove_asks_first_names_live_calls_and_tells_them(
     assert palbot.store.workspaces.get_pal_key("T1") == SANDBOX_KEY
     palbot.slack.block_action("key_remove_confirm", "remove", user=ADMIN)
     done = fake_slack.wait_response(where=lambda r: "was removed" in json.dumps(r.args))
-    assert "1 live conversations' messages say so" in json.dumps(done[-1].args)
+    assert "The live conversation's message says so." in json.dumps(done[-1].args)
     assert palbot.store.workspaces.get_pal_key("T1") is None
     told = fake_slack.wait_for(
         "chat.update", where=lambda c: "key was removed" in json.dumps(c.args)

@@ -18,6 +18,8 @@ async def remove_confirmed(ctx: Ctx) -> None:
     for record in live:
         if not record.test_mode and await messages.key_removed(record):
             told += 1
-    tail = f" The {told} live conversations' messages say so." if told else ""
+    tail = {0: "", 1: " The live conversation's message says so."}.get(
+        told, f" The {told} live conversations' messages say so."
+    )
     done = ok_message(f"The workspace's PAL API key was removed.{tail}")
     await ctx.reply.send(done, replace_original=True)

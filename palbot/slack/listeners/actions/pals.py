@@ -23,6 +23,7 @@ async def patch_button(ctx: Ctx) -> None:
 async def delete_confirmed(ctx: Ctx) -> None:
     assert ctx.accepted is not None  # audited `accepted` before the ack (declared check)
     ctx.failure_prefix = "The PAL was not deleted."
-    await ctx.services.pals.delete(ctx.accepted, ctx.value)
-    done = ok_message(f"Deleted the PAL `{escape(ctx.value)}`.")
+    name = await ctx.services.pals.delete(ctx.accepted, ctx.value)
+    said = f"*{escape(name)}* (`{escape(ctx.value)}`)" if name != ctx.value else f"`{escape(name)}`"
+    done = ok_message(f"Deleted the PAL {said}.")
     await ctx.reply.send(done, replace_original=True)
