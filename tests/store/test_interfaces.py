@@ -183,3 +183,43 @@ def test_form_sessions_are_shared_encrypted_single_use_and_expire(store: Store) 
     store.sessions.put("V-short", {"x": 1}, ttl=0.05)
     time.sleep(0.1)
     assert store.sessions.get("V-short") is None and store.sessions.pop("V-short") is None
+
+
+def test_permissions_and_pal_creators(store: Store) -> None:
+    from palbot.store.models import Permissions
+
+    ws = store.workspaces
+    assert ws.get("T1") is None
+    ws.set_permissions("T1", Permissions(create="admins", edit="everyone"), set_by="U_A")
+    got = ws.get("T1")
+    assert got is not None
+    assert got.permissions == Permissions(
+        create="admins", edit="everyone", delete="creator_and_admins"
+    )
+    assert ws.get("T2") is None  # another workspace sees nothing
+    assert ws.creator_of("T1", "p1") is None
+    ws.record_creator("T1", "p1", "U_1")
+    ws.record_creator("T1", "p1", "U_2")  # a PAL's creator is recorded once
+    assert ws.creator_of("T1", "p1") == "U_1"
+    assert ws.creator_of("T2", "p1") is None
+
+
+def test_who_ended_it_is_kept_whoever_records_the_end(store: Store) -> None:
+    convs = store.conversations
+    convs.add(ConversationRecord(conversation_id="c9", team_id="T1", pal_id="p1", started_by="U1"))
+    convs.note_ending("c9", "U_ENDER")  # the End from Slack, before asking upstream
+    assert convs.mark_ended("c9", ended_by=None, reason="end_conversation_endpoint_hit")
+    ended = convs.get("c9")
+    assert ended is not None and ended.ended_by == "U_ENDER" and ended.status == "ended"
+    convs.add(ConversationRecord(conversation_id="c10", team_id="T1", pal_id="p1", started_by="U1"))
+    convs.note_ending("c10", "U_ENDER")
+    convs.note_ending("c10", None)  # the End failed upstream: nobody ended it
+    assert convs.mark_ended("c10", ended_by=None, reason="max_call_duration reached")
+    later = convs.get("c10")
+    assert later is not None and later.ended_by is None
+
+
+def test_running_servers_are_seen_by_their_leases(store: Store) -> None:
+    assert store.running_servers() == []
+    store.leases.acquire("reconcile", "host:1:abc", ttl=30)
+    assert store.running_servers() == ["host:1:abc"]
