@@ -341,6 +341,9 @@ class ConversationService:
             record = record.model_copy(
                 update={"channel_id": shown.channel_id, "message_ts": shown.ts}
             )
+        if shown.call_id and shown.call_id != record.slack_call_id:
+            await self.rt.db(store.set_call_id, record.conversation_id, shown.call_id)
+            record = record.model_copy(update={"slack_call_id": shown.call_id})
         self.delivered(record.conversation_id)
         return record
 

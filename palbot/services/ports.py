@@ -20,6 +20,7 @@ class MessageRef:
 
     channel_id: str
     ts: str
+    call_id: str | None = None  # a native call card registered with it (Slack's Calls API)
 
 
 class PostRefused(Exception):

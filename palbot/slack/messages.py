@@ -56,11 +56,15 @@ class SlackConversationMessages:
         return MessageRef(str(posted["channel"]), str(posted["ts"]))
 
     async def started(self, record: ConversationRecord) -> MessageRef | None:
-        """The join message, in place of the placeholder; if Slack keeps refusing the update,
-        as a new message (the caller records where it now is)."""
+        """The join message, in place of the placeholder, with Slack's native call card where
+        the Calls API is available; if Slack keeps refusing the update, as a new message (the
+        caller records where it now is, and the call's id)."""
+        call_id = record.slack_call_id or await self._add_call(record)
+        if call_id:
+            record = record.model_copy(update={"slack_call_id": call_id})
         content = conv_blocks.join_message(record)
         if await self._update(record, content):
-            return MessageRef(record.channel_id or "", record.message_ts or "")
+            return MessageRef(record.channel_id or "", record.message_ts or "", call_id)
         if not record.channel_id:
             return None
         try:
@@ -68,9 +72,39 @@ class SlackConversationMessages:
         except SlackApiError as exc:
             log.warning("join message not posted: %s", exc.response.get("error"))
             return None
-        return MessageRef(str(posted["channel"]), str(posted["ts"]))
+        return MessageRef(str(posted["channel"]), str(posted["ts"]), call_id)
+
+    async def _add_call(self, record: ConversationRecord) -> str | None:
+        """Register the conversation with Slack's Calls API (the card Zoom and Meet use); None
+        where it is not available (the scope not granted on an older install, an error): the
+        message then carries the Join button alone, as before."""
+        if record.test_mode or not record.url:
+            return None
+        pal = record.pal_name or record.pal_id
+        try:
+            added = await self.client.calls_add(
+                external_unique_id=record.conversation_id,
+                join_url=record.url,
+                created_by=record.started_by,
+                title=cut(f"Conversation with {pal}", 100, marker="…"),
+                external_display_id=record.conversation_id,
+            )
+        except SlackApiError as exc:
+            log.info("no call card for %s: %s", record.conversation_id, slack_error_code(exc))
+            return None
+        call = added.get("call") or {}
+        return str(call.get("id")) if call.get("id") else None
 
     async def joined(self, record: ConversationRecord) -> bool:
+        if record.slack_call_id:  # the PAL appears among the call's participants
+            pal = record.pal_name or record.pal_id
+            try:
+                await self.client.calls_participants_add(
+                    id=record.slack_call_id,
+                    users=[{"external_id": f"pal:{record.pal_id}", "display_name": pal}],
+                )
+            except SlackApiError as exc:
+                log.info("call participant not added: %s", slack_error_code(exc))
         return await self._update(record, conv_blocks.join_message(record, pal_joined=True))
 
     async def failed(self, ref: MessageRef, pal_name: str, starter: str, reason: str) -> bool:
@@ -96,6 +130,14 @@ class SlackConversationMessages:
         return await self._update_at(ref.channel_id, ref.ts, content)
 
     async def ended(self, record: ConversationRecord) -> bool:
+        if record.slack_call_id:  # the call card says it ended, and for how long
+            try:
+                await self.client.calls_end(
+                    id=record.slack_call_id,
+                    duration=conv_blocks.duration_seconds(record.created_at, record.ended_at),
+                )
+            except SlackApiError as exc:
+                log.info("call not ended in Slack: %s", slack_error_code(exc))
         return await self._update(record, conv_blocks.ended_message(record))
 
     async def key_removed(self, record: ConversationRecord) -> bool:

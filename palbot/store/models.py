@@ -72,6 +72,7 @@ class ConversationRecord(BaseModel):
     status: ConversationStatus = "active"
     url: str | None = None
     callback_token_hash: str | None = None  # sha256 of the callback URL's token, never the token
+    slack_call_id: str | None = None  # the Slack call card (Calls API), where there is one
     test_mode: bool = False
     created_at: str = Field(default_factory=utc_now)
     ended_at: str | None = None

@@ -199,6 +199,15 @@ class FakeSlack:
                 "ts": ts,
                 "message": {"text": args.get("text"), "ts": ts},
             }
+        if method == "calls.add":
+            return {
+                "ok": True,
+                "call": {
+                    "id": f"R{n:08d}",
+                    "external_unique_id": args.get("external_unique_id"),
+                    "join_url": args.get("join_url"),
+                },
+            }
         if method == "chat.update":
             return {"ok": True, "channel": args.get("channel"), "ts": args.get("ts")}
         if method == "files.getUploadURLExternal":

@@ -313,6 +313,8 @@ def test_manifest_is_valid_and_is_the_one_source(tmp_path: Path) -> None:
         "chat:write.public",
         "users:read",
         "files:write",
+        "calls:write",  # the native call card (issue 17)
+        "calls:read",
     }
     assert set(rendered["settings"]["event_subscriptions"]["bot_events"]) == {
         "app_home_opened",

@@ -92,6 +92,16 @@ def _parse_time(value: str | None) -> datetime | None:
         return None
 
 
+def duration_seconds(start: str | None, end: str | None) -> int:
+    """Whole seconds between two ISO-8601 times (0 when either is unknown)."""
+    try:
+        began = datetime.fromisoformat((start or "").replace("Z", "+00:00"))
+        ended = datetime.fromisoformat((end or "").replace("Z", "+00:00"))
+    except ValueError:
+        return 0
+    return max(0, int((ended - began).total_seconds()))
+
+
 def duration_text(start: str | None, end: str | None) -> str | None:
     a, b = _parse_time(start), _parse_time(end)
     if a is None or b is None:
@@ -180,6 +190,8 @@ def join_message(
         ),
         context(f"{state} · conversation {inline_code(record.conversation_id)}"),
     ]
+    if record.slack_call_id:  # Slack's own call card: Join, who is in, how long
+        blocks.append({"type": "call", "call_id": record.slack_call_id})
     if key_removed:
         blocks.append(context(KEY_GONE))
     elements = []
@@ -210,13 +222,15 @@ def ended_message(record: ConversationRecord) -> dict[str, Any]:
         why = f"ended because {escape(reason_text(record.end_reason))}"
     lasted = duration_text(record.created_at, record.ended_at)
     tail = f" · lasted {lasted}" if lasted else ""
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         section(f":white_check_mark: Conversation with {_title(record)} — {why}{tail}"),
         context(
             f"Started by <@{escape(record.started_by)}> · conversation "
             f"{inline_code(record.conversation_id)}"
         ),
     ]
+    if record.slack_call_id:  # the call card shows it ended, and its length
+        blocks.append({"type": "call", "call_id": record.slack_call_id})
     return {
         "text": f"Conversation with {escape(record.pal_name or record.pal_id)} ended",
         "blocks": blocks,

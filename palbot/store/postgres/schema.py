@@ -68,4 +68,5 @@ V5 = [
     """CREATE TABLE pal_creators (team_id text NOT NULL, pal_id text NOT NULL,
         created_by text NOT NULL, created_at text NOT NULL, PRIMARY KEY (team_id, pal_id))""",
 ]
-MIGRATIONS: list[list[str]] = [V1_V3, [], [], V4, V5]
+V6 = ["ALTER TABLE conversations ADD COLUMN slack_call_id text"]
+MIGRATIONS: list[list[str]] = [V1_V3, [], [], V4, V5, V6]

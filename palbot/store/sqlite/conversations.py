@@ -72,6 +72,13 @@ class SqliteConversationStore:
                 (channel_id, message_ts, pal_name, conversation_id),
             )
 
+    def set_call_id(self, conversation_id: str, call_id: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE conversations SET slack_call_id = ? WHERE conversation_id = ?",
+                (call_id, conversation_id),
+            )
+
     def note_ending(self, conversation_id: str, user_id: str | None) -> None:
         """Who asked to end a live conversation (None: the request failed), so whichever
         records the end — the End itself or upstream's callback racing it — names them."""

@@ -179,10 +179,17 @@ def v5_hashed_tokens_and_permissions(db: sqlite_utils.Database) -> None:
     )
 
 
+def v6_slack_calls(db: sqlite_utils.Database) -> None:
+    """The Slack call (Calls API) registered for a conversation, to add its PAL as a
+    participant and end it with the conversation."""
+    db.table("conversations").add_column("slack_call_id", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     v1_initial,
     v2_lifecycle_and_installs,
     v3_durable_starts,
     v4_shared_state,
     v5_hashed_tokens_and_permissions,
+    v6_slack_calls,
 ]
