@@ -31,6 +31,13 @@ POSTGRES_THREADS = 8
 # behind those of requests being answered, so a burst's acks never queue behind its own jobs.
 BACKGROUND: contextvars.ContextVar[bool] = contextvars.ContextVar("background", default=False)
 URGENT, LATER = 0, 1
+_running = threading.local()
+
+
+def urgent_here() -> bool:
+    """The job running on this store thread answers a request now (a short lock wait); after-ack
+    work (False) may wait longer. Threads that are not store threads are never urgent."""
+    return bool(getattr(_running, "urgent", False))
 
 
 class StoreThreads:
@@ -55,10 +62,11 @@ class StoreThreads:
         if serve is not None:
             serve()
         while True:
-            _, _, job = self._jobs.get()
+            priority, _, job = self._jobs.get()
             if job is None:
                 return
             fn, future, loop = job
+            _running.urgent = priority == URGENT
             try:
                 result = fn()
             except BaseException as exc:  # handed to the awaiting coroutine

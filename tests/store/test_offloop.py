@@ -78,3 +78,47 @@ def test_the_loop_guard_refuses_store_calls_on_the_forbidden_thread_only() -> No
     assert elsewhere == []
     guard.allow()
     guard.check()
+
+
+def test_a_request_waits_briefly_for_a_lock_after_ack_work_waits_it_out(tmp_path: Any) -> None:
+    """Another process holds SQLite's write lock for 0.4 s: a request's write gives up after
+    its short wait (StoreBusy: "palbot is busy"), while after-ack work waits and succeeds."""
+    import sqlite3
+    import time
+
+    from palbot.store.errors import StoreBusy
+    from palbot.store.sqlite.db import Database
+
+    db = Database(tmp_path / "lock.db")
+    threads = StoreThreads(db, 1)
+
+    def write() -> str:
+        with db.write() as conn:
+            conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (str(time.time()), "x"))
+        return "written"
+
+    holder = sqlite3.connect(tmp_path / "lock.db", isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.4, holder.execute, args=("ROLLBACK",))
+
+    async def scenario() -> tuple[str, str]:
+        release.start()
+        try:
+            await threads(write)
+            urgent = "written"
+        except StoreBusy:
+            urgent = "busy"
+
+        async def after_ack() -> str:
+            BACKGROUND.set(True)
+            return await threads(write)
+
+        return urgent, await after_ack()
+
+    try:
+        assert asyncio.run(scenario()) == ("busy", "written")
+    finally:
+        release.join()
+        holder.close()
+        threads.close()
+        db.close()

@@ -25,14 +25,18 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from palbot.store.errors import StoreBusy
-from palbot.store.offloop import LoopGuard
+from palbot.store.offloop import LoopGuard, urgent_here
 from palbot.store.postgres.schema import MIGRATIONS
 from palbot.store.sqlite.db import FAIL_FAST_SECONDS, DatabaseError
 
 log = logging.getLogger("palbot.store")
 WRITE_LOCK = 0x7061_6C62  # "palb": one lock for every write transaction
 MIGRATE_LOCK = 0x7061_6C6D  # "palm"
-SERVING_LOCK_TIMEOUT_MS = 50
+# A request's write waits this long for the write lock (every process's and every store
+# thread's writes queue on it), then fails as StoreBusy ("palbot is busy"), well inside Slack's
+# 3 s; after-ack work waits up to BACKGROUND_LOCK_TIMEOUT_MS.
+SERVING_LOCK_TIMEOUT_MS = 1000
+BACKGROUND_LOCK_TIMEOUT_MS = 10_000
 
 
 class Row(Sequence[Any]):
@@ -134,12 +138,15 @@ class PgDatabase:
         if conn.in_transaction:  # nested: join the outer transaction
             yield conn
             return
-        serving = threading.get_ident() in self._serving
+        on_store_thread = threading.get_ident() in self._serving
+        serving = on_store_thread and urgent_here()  # a request waits for this write
         if serving and time.monotonic() < self._fail_fast_until:
             raise StoreBusy()
         raw = conn.raw
-        try:  # BEGIN and the lock in one round trip (every round trip is on Slack's path)
-            raw.execute(f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+        wait = SERVING_LOCK_TIMEOUT_MS if serving else BACKGROUND_LOCK_TIMEOUT_MS
+        timeout = f"SET LOCAL lock_timeout = {wait}; " if on_store_thread else ""
+        try:  # BEGIN, the wait and the lock in one round trip
+            raw.execute(f"BEGIN; {timeout}SELECT pg_advisory_xact_lock({WRITE_LOCK})")
         except pg_errors.LockNotAvailable:
             raw.execute("ROLLBACK")
             if serving:

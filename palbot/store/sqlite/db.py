@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlite_utils
 
 from palbot.store.errors import StoreBusy
-from palbot.store.offloop import LoopGuard
+from palbot.store.offloop import LoopGuard, urgent_here
 from palbot.store.sqlite.migrations import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 10_000  # threads that may wait (CLI, checkpoints, tests)
@@ -128,7 +128,14 @@ class Database:
         person is told); and for FAIL_FAST_SECONDS after that its writes fail at once, so a
         burst of requests does not queue up `busy_ms` each behind a lock still held."""
         self.conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+        self._local.busy_ms = int(busy_ms)
         self._serving.add(threading.get_ident())
+
+    def _wait_for_lock(self, conn: sqlite3.Connection, ms: int) -> None:
+        """A request's write waits briefly for another process's lock; after-ack work longer."""
+        if getattr(self._local, "busy_ms", None) != ms:
+            conn.execute(f"PRAGMA busy_timeout={int(ms)}")
+            self._local.busy_ms = ms
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -137,7 +144,10 @@ class Database:
         if conn.in_transaction:  # nested: join the outer transaction
             yield conn
             return
-        serving = threading.get_ident() in self._serving
+        on_store_thread = threading.get_ident() in self._serving
+        serving = on_store_thread and urgent_here()  # a request waits for this write
+        if on_store_thread:
+            self._wait_for_lock(conn, SERVING_BUSY_TIMEOUT_MS if serving else BUSY_TIMEOUT_MS)
         if serving and time.monotonic() < self._fail_fast_until:
             raise StoreBusy()
         try:
