@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from palbot.pal_api.models import LEVELS, PERCEPTION_MODELS, PIPELINE_MODES, TURN_DETECTION_MODELS
@@ -117,18 +118,16 @@ def kept_input_notice(error: str) -> dict[str, Any]:
     return section(f":warning: {escape(cut(error, 1500))}\nWhat you entered is kept below.")
 
 
-def create_modal(
-    metadata: ModalMetadata,
-    template: str | None = None,
-    *,
-    values: dict[str, str | None] | None = None,
-    error: str | None = None,
-) -> dict[str, Any]:
-    """The Create form, from a template, or (after a failure) with what was entered."""
-    given: dict[str, str | None] = (
-        values if values is not None else dict(TEMPLATES.get(template or "", {}))
-    )
-    values = given
+FORM_SELECTS = (
+    ids.PIPELINE_MODE,
+    ids.PERCEPTION_MODEL,
+    ids.TURN_DETECTION_MODEL,
+    ids.TURN_TAKING_PATIENCE,
+    ids.PAL_INTERRUPTIBILITY,
+)
+
+
+def _face_input(initial: dict[str, Any] | None) -> dict[str, Any]:
     face: dict[str, Any] = {
         "type": "input",
         "block_id": ids.DEFAULT_FACE_ID,
@@ -141,13 +140,21 @@ def create_modal(
             "placeholder": plain("Search faces", 150),
         },
     }
-    if template:
-        face["element"]["initial_option"] = option(SEED_FACE[1], SEED_FACE[0])
-    elif values.get(ids.DEFAULT_FACE_ID):
-        typed = str(values[ids.DEFAULT_FACE_ID])
-        face["element"]["initial_option"] = option(typed, typed)
-    blocks: list[dict[str, Any]] = [kept_input_notice(error)] if error else []
-    blocks += [
+    if initial:
+        face["element"]["initial_option"] = initial
+    return face
+
+
+def _pal_fields(
+    values: dict[str, str | None],
+    face: dict[str, Any] | None,
+    select: Callable[[str, str | None], dict[str, Any]],
+    *,
+    layers_label: str,
+    layers_hint: str,
+) -> list[dict[str, Any]]:
+    """The PAL's fields, as the Create and Edit forms both show them (by block_id)."""
+    return [
         _text_input(
             ids.PAL_NAME,
             "Name",
@@ -166,25 +173,16 @@ def create_modal(
         _text_input(
             ids.CONTEXT, "Context", multiline=True, optional=True, initial=values.get(ids.CONTEXT)
         ),
-        face,
-        *(
-            _static_select(block_id, values.get(block_id))
-            for block_id in (
-                ids.PIPELINE_MODE,
-                ids.PERCEPTION_MODEL,
-                ids.TURN_DETECTION_MODEL,
-                ids.TURN_TAKING_PATIENCE,
-                ids.PAL_INTERRUPTIBILITY,
-            )
-        ),
+        _face_input(face),
+        *(select(block_id, values.get(block_id)) for block_id in FORM_SELECTS),
         _text_input(
             ids.LAYERS_JSON,
-            "Advanced: layers (JSON object)",
+            layers_label,
             multiline=True,
             optional=True,
             initial=values.get(ids.LAYERS_JSON),
             placeholder='{"stt": {"hotwords": "leadership"}}',
-            hint="Deep-merged under `layers`; the fields above win.",
+            hint=layers_hint,
         ),
         _text_input(
             ids.EXTRA_JSON,
@@ -195,6 +193,36 @@ def create_modal(
             placeholder='{"document_ids": ["d123"]}',
             hint="Further top-level fields such as document_ids or guardrail_ids.",
         ),
+    ]
+
+
+def create_modal(
+    metadata: ModalMetadata,
+    template: str | None = None,
+    *,
+    values: dict[str, str | None] | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """The Create form, from a template, or (after a failure) with what was entered."""
+    given: dict[str, str | None] = (
+        values if values is not None else dict(TEMPLATES.get(template or "", {}))
+    )
+    values = given
+    face = None
+    if template:
+        face = option(SEED_FACE[1], SEED_FACE[0])
+    elif values.get(ids.DEFAULT_FACE_ID):
+        typed = str(values[ids.DEFAULT_FACE_ID])
+        face = option(typed, typed)
+    blocks: list[dict[str, Any]] = [kept_input_notice(error)] if error else []
+    blocks += _pal_fields(
+        values,
+        face,
+        _static_select,
+        layers_label="Advanced: layers (JSON object)",
+        layers_hint="Deep-merged under `layers`; the fields above win.",
+    )
+    blocks += [
         {
             "type": "input",
             "block_id": ids.POST_CHANNEL,
@@ -553,62 +581,17 @@ def edit_modal(
     error: str | None = None,
 ) -> dict[str, Any]:
     """The Edit form: the Create form's fields on the PAL's current values."""
-    face: dict[str, Any] = {
-        "type": "input",
-        "block_id": ids.DEFAULT_FACE_ID,
-        "label": plain("Face", 2000),
-        "hint": plain("Pick a face, or type any face id and choose it.", 2000),
-        "element": {
-            "type": "external_select",
-            "action_id": ids.DEFAULT_FACE_ID,
-            "min_query_length": 0,
-            "placeholder": plain("Search faces", 150),
-        },
-    }
     face_id = values.get(ids.DEFAULT_FACE_ID)
-    if face_id:
-        face["element"]["initial_option"] = option(face_label or face_id, face_id)
+    face = option(face_label or face_id, face_id) if face_id else None
     blocks: list[dict[str, Any]] = [kept_input_notice(error)] if error else []
-    blocks += [
-        _text_input(ids.PAL_NAME, "Name", initial=values.get(ids.PAL_NAME), max_length=200),
-        _text_input(
-            ids.SYSTEM_PROMPT,
-            "System prompt",
-            multiline=True,
-            optional=True,
-            initial=values.get(ids.SYSTEM_PROMPT),
-            hint="Required unless the pipeline mode is echo.",
-        ),
-        _text_input(
-            ids.CONTEXT, "Context", multiline=True, optional=True, initial=values.get(ids.CONTEXT)
-        ),
+    blocks += _pal_fields(
+        values,
         face,
-        *(
-            _edit_select(block_id, values.get(block_id))
-            for block_id in (
-                ids.PIPELINE_MODE,
-                ids.PERCEPTION_MODEL,
-                ids.TURN_DETECTION_MODEL,
-                ids.TURN_TAKING_PATIENCE,
-                ids.PAL_INTERRUPTIBILITY,
-            )
-        ),
-        _text_input(
-            ids.LAYERS_JSON,
-            "Advanced: the other layers (JSON object)",
-            multiline=True,
-            optional=True,
-            initial=values.get(ids.LAYERS_JSON),
-            hint="Credentials show as [hidden]: leave them so to keep them.",
-        ),
-        _text_input(
-            ids.EXTRA_JSON,
-            "Advanced: more fields (JSON object)",
-            multiline=True,
-            optional=True,
-            initial=values.get(ids.EXTRA_JSON),
-            hint="Further top-level fields such as document_ids or guardrail_ids.",
-        ),
+        _edit_select,
+        layers_label="Advanced: the other layers (JSON object)",
+        layers_hint="Credentials show as [hidden]: leave them so to keep them.",
+    )
+    blocks += [
         context("Only what you change is sent (as a JSON Patch). The Patch form is for experts."),
     ]
     return {
