@@ -22,6 +22,7 @@ from palbot.pal_api import errors as api_errors
 from palbot.pal_api.models import Conversation
 from palbot.services.audit import Accepted, AuditTrail
 from palbot.services.errors import Denied, Duplicate, Invalid, NoKey, UserError
+from palbot.services.group_commit import GroupCommit
 from palbot.services.limits import LimitsService
 from palbot.services.ports import AdminCheck, ConversationMessages, MessageRef, PostRefused
 from palbot.services.runtime import Actor, Runtime
@@ -123,6 +124,10 @@ class ConversationService:
         self.audit = audit
         self.limits = limits
         self._delivered: set[str] = set()  # marks written together, a moment later
+        # the acks' start rows, written together while one batch is being written
+        self._starts: GroupCommit[tuple[StartRequest, str, str | None], AcceptedStart] = (
+            GroupCommit(rt.db, self._write_starts)
+        )
         self._flush: asyncio.TimerHandle | None = None
 
     def delivered(self, conversation_id: str) -> None:
@@ -175,7 +180,22 @@ class ConversationService:
             raise Invalid("That is not a PAL id (letters, digits, - and _).", field="pal_id")
         attempt_id = "start-" + secrets.token_urlsafe(12)
         token = secrets.token_urlsafe(32) if self.rt.settings.palbot_public_url else None
-        return await self.rt.db(self._write_start, req, attempt_id, token)
+        return await self._starts.submit((req, attempt_id, token))
+
+    def _write_starts(
+        self, items: list[tuple[StartRequest, str, str | None]]
+    ) -> list[AcceptedStart | BaseException]:
+        """On a store thread: the starts waiting at this moment, one commit, each in a
+        savepoint of its own (a refused one leaves no trace, the others go through)."""
+        out: list[AcceptedStart | BaseException] = []
+        with self.rt.store.transaction():
+            for req, attempt_id, token in items:
+                try:
+                    with self.rt.store.db.savepoint():
+                        out.append(self._write_start(req, attempt_id, token))
+                except UserError as exc:
+                    out.append(exc)
+        return out
 
     def _write_start(self, req: StartRequest, attempt_id: str, token: str | None) -> AcceptedStart:
         """On a store thread: the key check, the claims and the rows, in one go."""

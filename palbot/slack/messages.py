@@ -96,6 +96,9 @@ class SlackConversationMessages:
         return str(call.get("id")) if call.get("id") else None
 
     async def joined(self, record: ConversationRecord) -> bool:
+        # the message first, right after the caller saw the conversation live (a slower call
+        # in between would widen the window in which an end lands before this update)
+        shown = await self._update(record, conv_blocks.join_message(record, pal_joined=True))
         if record.slack_call_id:  # the PAL appears among the call's participants
             pal = record.pal_name or record.pal_id
             try:
@@ -105,7 +108,7 @@ class SlackConversationMessages:
                 )
             except SlackApiError as exc:
                 log.info("call participant not added: %s", slack_error_code(exc))
-        return await self._update(record, conv_blocks.join_message(record, pal_joined=True))
+        return shown
 
     async def failed(self, ref: MessageRef, pal_name: str, starter: str, reason: str) -> bool:
         """The placeholder goes (the reason is the starter's alone: billing state is nobody

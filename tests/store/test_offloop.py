@@ -122,3 +122,35 @@ def test_a_request_waits_briefly_for_a_lock_after_ack_work_waits_it_out(tmp_path
         holder.close()
         threads.close()
         db.close()
+
+
+def test_group_commit_writes_waiting_items_together_and_refuses_one_alone() -> None:
+    """Items submitted while a batch is being written go in the next batch, together; an
+    item's own failure reaches its caller only."""
+    from palbot.services.group_commit import GroupCommit
+
+    batches: list[list[int]] = []
+    gate = threading.Event()
+
+    def write_many(items: list[int]) -> list[Any]:
+        if not batches:
+            gate.wait(5)  # the first batch is slow: the others queue meanwhile
+        batches.append(list(items))
+        return [ValueError(f"no {i}") if i == 3 else i * 10 for i in items]
+
+    threads = StoreThreads(FakeDb(), 1)
+    writer: GroupCommit[int, int] = GroupCommit(threads, write_many)
+
+    async def scenario() -> list[Any]:
+        first = asyncio.ensure_future(writer.submit(1))
+        await asyncio.sleep(0.05)
+        rest = [asyncio.ensure_future(writer.submit(i)) for i in (2, 3, 4)]
+        await asyncio.sleep(0.05)
+        gate.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    results = asyncio.run(scenario())
+    threads.close()
+    assert batches == [[1], [2, 3, 4]]  # one hop, one commit for the three that waited
+    assert results[:2] == [10, 20] and results[3] == 40
+    assert isinstance(results[2], ValueError) and str(results[2]) == "no 3"
