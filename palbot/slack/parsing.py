@@ -45,23 +45,22 @@ class Command:
 
 
 ID_ARGUMENT = ("show", "patch", "edit", "start", "end", "delete")
-_WRAPPED = re.compile(r"^[<`'\"(\[]*(.*?)[>`'\")\].,;:!?]*$")
+_PAIRS = {"<": ">", "`": "`", '"': '"', "'": "'", "(": ")", "[": "]"}
+_TRAILING = ".,;:!?"
 _IN_LINK = re.compile(r"[/=#]([A-Za-z0-9_-]{6,64})/?(?:[?#].*)?$")
 
 
 def clean_id(raw: str) -> str:
-    """An id as people type or paste it: `<p0a6da2460bf>` (like the help's `<pal_id>`), with
-    a trailing comma or full stop, in quotes or backticks, or at the end of a link."""
-    text = raw.strip()
-    match = _WRAPPED.match(text)
-    if match:
-        text = match.group(1)
+    """An id as people type or paste it: `<p0a6da2460bf>` (like the help's `<pal_id>`), in
+    quotes or backticks, with a trailing comma or full stop, or at the end of a link. Anything
+    else is left as typed (and refused as not an id): an unpaired `>` is not a wrapper."""
+    text = raw.strip().rstrip(_TRAILING)
+    while len(text) >= 2 and text[0] in _PAIRS and text[-1] == _PAIRS[text[0]]:
+        text = text[1:-1].strip().rstrip(_TRAILING)
     if "://" in text or text.startswith("www."):
-        link = _IN_LINK.search(text)
+        link = _IN_LINK.search(text.split("|", 1)[0])
         if link:
             text = link.group(1)
-    if text.startswith("<") or text.endswith(">"):
-        text = text.strip("<>")
     return text if is_id(text) else raw
 
 

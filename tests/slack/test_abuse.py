@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import SANDBOX_KEY, SandboxHandle
@@ -141,6 +141,11 @@ def test_random_command_text(
 def test_invalid_ids_never_reach_the_pal_api(
     palbot: PalbotHandle, sandbox: SandboxHandle, errors: Errors, sub: str, bad_id: str
 ) -> None:
+    from palbot.slack.parsing import clean_id
+
+    # an id in <…>, quotes or backticks, or with a trailing comma is read as that id on purpose
+    # (issue 15, item 11: tests/slack/test_pals.py); everything else must be refused
+    assume(clean_id(bad_id.split()[0]) == bad_id.split()[0])
     palbot.connect_key()
     palbot.settle()  # earlier examples' after-ack work is done
     before = len(sandbox.requests())
