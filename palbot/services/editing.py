@@ -15,7 +15,7 @@ from typing import Any
 import jsonpatch
 
 from palbot.services import fields as ids
-from palbot.services.errors import Invalid
+from palbot.services.errors import Invalid, invalid_fields
 from palbot.services.layer_secrets import HIDDEN, hide_in_config
 
 FORM_LAYER_FIELDS = {
@@ -66,9 +66,37 @@ def edit_values(doc: dict[str, Any]) -> dict[str, str | None]:
     return values
 
 
+def _edit_errors(before: dict[str, Any], form: dict[str, str | None]) -> dict[str, str]:
+    """Every field of the Edit form at fault, by block_id (shown together, at once)."""
+    errors: dict[str, str] = {}
+    if not _given(form, ids.PAL_NAME):
+        errors[ids.PAL_NAME] = "Give the PAL a name."
+    if not _given(form, ids.DEFAULT_FACE_ID):
+        errors[ids.DEFAULT_FACE_ID] = "Choose a face."
+    pipeline = _given(form, ids.PIPELINE_MODE) or "full"
+    if pipeline != "echo" and not _given(form, ids.SYSTEM_PROMPT) and before.get("system_prompt"):
+        errors[ids.SYSTEM_PROMPT] = "A system prompt is required unless the pipeline mode is echo."
+    for block_id in (ids.LAYERS_JSON, ids.EXTRA_JSON):
+        try:
+            value = _object(form.get(block_id), block_id)
+        except Invalid as exc:
+            errors[block_id] = exc.message
+            continue
+        taken = READ_ONLY | set(TEXT_FIELDS) | {"layers", "persona_name"}
+        clash = sorted(set(value) & taken) if block_id == ids.EXTRA_JSON else []
+        if clash:
+            errors[block_id] = (
+                f"{', '.join(clash)} cannot be set here (read-only, or a field of this form)."
+            )
+    return errors
+
+
 def edit_ops(before: dict[str, Any], form: dict[str, str | None]) -> list[dict[str, Any]]:
     """The JSON Patch that turns `before` into what the form says (empty: nothing changed).
-    Invalid names the field at fault."""
+    Invalid names every field at fault."""
+    errors = _edit_errors(before, form)
+    if errors:
+        raise invalid_fields(errors)
     after = copy.deepcopy(before)
     name_key = (
         "pal_name" if "pal_name" in before or "persona_name" not in before else "persona_name"

@@ -26,7 +26,16 @@ class Denied(UserError):
 
 
 class Invalid(UserError):
-    pass
+    # every field at fault at once, by field (a form shows them all together)
+    errors: dict[str, str] | None = None
+
+
+def invalid_fields(errors: dict[str, str]) -> Invalid:
+    """One Invalid for several fields: its message and field are the first one's."""
+    field, message = next(iter(errors.items()))
+    exc = Invalid(message, field=field)
+    exc.errors = dict(errors)
+    return exc
 
 
 class LimitReached(UserError):

@@ -19,7 +19,7 @@ from palbot.services import fields as ids
 from palbot.services.audit import Accepted, AuditTrail
 from palbot.services.cache import TTLCache
 from palbot.services.editing import edit_ops
-from palbot.services.errors import Duplicate, Invalid, NoKey, UserError
+from palbot.services.errors import Duplicate, Invalid, NoKey, UserError, invalid_fields
 from palbot.services.layer_secrets import hide_in_ops
 from palbot.services.patching import changes_between, check_patch, fit_patch
 from palbot.services.permissions import PermissionService, guarded_changes
@@ -74,21 +74,37 @@ def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _form_errors(form: dict[str, str | None]) -> dict[str, str]:
+    """Every field of the Create form at fault, by block_id (shown together, at once)."""
+    errors: dict[str, str] = {}
+    if not (form.get(ids.PAL_NAME) or "").strip():
+        errors[ids.PAL_NAME] = "Give the PAL a name."
+    pipeline = (form.get(ids.PIPELINE_MODE) or "full").strip()
+    if pipeline != "echo" and not (form.get(ids.SYSTEM_PROMPT) or "").strip():
+        errors[ids.SYSTEM_PROMPT] = "A system prompt is required unless the pipeline mode is echo."
+    if not (form.get(ids.DEFAULT_FACE_ID) or "").strip():
+        errors[ids.DEFAULT_FACE_ID] = "Choose a face, or type a face id."
+    for block_id in (ids.LAYERS_JSON, ids.EXTRA_JSON):
+        try:
+            value = _json_object(form.get(block_id), block_id)
+        except Invalid as exc:
+            errors[block_id] = exc.message
+            continue
+        clash = sorted(set(value) & TOP_LEVEL_FORM_FIELDS) if block_id == ids.EXTRA_JSON else []
+        if clash:
+            errors[block_id] = f"Set {', '.join(clash)} with the form's own fields, not here."
+    return errors
+
+
 def build_create_body(form: dict[str, str | None]) -> PalCreate:
-    """The create-PAL body from the modal's fields; Invalid names the block_id at fault."""
+    """The create-PAL body from the modal's fields; Invalid names every block_id at fault."""
+    errors = _form_errors(form)
+    if errors:
+        raise invalid_fields(errors)
     layers_extra = _json_object(form.get(ids.LAYERS_JSON), ids.LAYERS_JSON)
     extra = _json_object(form.get(ids.EXTRA_JSON), ids.EXTRA_JSON)
-    clash = sorted(set(extra) & TOP_LEVEL_FORM_FIELDS)
-    if clash:
-        raise Invalid(
-            f"Set {', '.join(clash)} with the form's own fields, not here.", field=ids.EXTRA_JSON
-        )
     name = (form.get(ids.PAL_NAME) or "").strip()
-    if not name:
-        raise Invalid("Give the PAL a name.", field=ids.PAL_NAME)
     face = (form.get(ids.DEFAULT_FACE_ID) or "").strip()
-    if not face:
-        raise Invalid("Choose a face, or type a face id.", field=ids.DEFAULT_FACE_ID)
     form_layers: dict[str, Any] = {}
     for block_id, (layer, key) in FORM_FIELD_PATHS.items():
         if form.get(block_id):
@@ -357,7 +373,9 @@ class PalService:
         return await self.rt.db(self._accept_now, "pal.create", actor, dedupe_key, detail=detail)
 
     async def refuse_create(self, actor: Actor, exc: Invalid) -> None:
-        detail = {"field": exc.field, "reason": exc.message}
+        detail: dict[str, Any] = {"field": exc.field, "reason": exc.message}
+        if exc.errors and len(exc.errors) > 1:
+            detail["fields"] = sorted(exc.errors)
         await self.audit.record("pal.create", "invalid", actor, detail=detail)
 
     async def create(self, actor: Actor, body: PalCreate, ticket: Accepted) -> dict[str, Any]:

@@ -79,6 +79,11 @@ async def _answer_form(ctx: Ctx, exc: Exception, field: str | None, prefix: str)
         if isinstance(exc, Duplicate):
             await ctx.ack()  # the first submission is being handled and will update the form
             return
+        many = getattr(exc, "errors", None)
+        if many:  # every field at fault, at once
+            errors = {name: whole_sentences(text) for name, text in many.items()}
+            await ctx.ack({"response_action": "errors", "errors": errors})
+            return
         where = getattr(exc, "field", None) or field or "_"
         await ctx.ack(field_errors(where, user_text(exc)))
         return

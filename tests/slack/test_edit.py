@@ -150,3 +150,28 @@ def test_a_form_refused_by_the_pal_api_comes_back_with_what_was_typed(
         ),
     )[-1].args["view"]
     assert initial(back, "patch_json") == typed and back["title"]["text"] == "Patch PAL"
+
+
+def test_every_field_error_of_the_create_form_is_shown_at_once(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    """Issue 15, item 2: errors known at submit come back together, each at its field."""
+    from tests.slack.test_pals import open_create
+
+    palbot.connect_key()
+    view = open_create(palbot, fake_slack)
+    bad = {"pal_name": "", "system_prompt": "", "layers_json": "{oops", "extra_json": "[1]"}
+    body = palbot.slack.submit(view, bad).json()
+    assert body["response_action"] == "errors"
+    assert set(body["errors"]) == {
+        "pal_name",
+        "system_prompt",
+        "default_face_id",
+        "layers_json",
+        "extra_json",
+    }
+    assert body["errors"]["pal_name"] == "Give the PAL a name."
+    assert "Not valid JSON" in body["errors"]["layers_json"]
+    assert sandbox.requests("POST", "/v2/pals") == []
+    [refused] = palbot.audit("pal.create")
+    assert refused.outcome == "invalid" and len(refused.detail["fields"]) == 5
