@@ -53,6 +53,8 @@ class StartRequest:
     conversation_name: str | None = None
     test_mode: bool = False
     dedupe_keys: tuple[str, ...] = ()
+    audio_only: bool = False
+    language: str | None = None  # a full language name, or "multilingual"
 
 
 @dataclass
@@ -221,7 +223,12 @@ class ConversationService:
                 actor,
                 target=req.pal_id,
                 channel_id=req.channel_id,
-                detail={"test_mode": req.test_mode, "conversation_name": req.conversation_name},
+                detail={
+                    "test_mode": req.test_mode,
+                    "conversation_name": req.conversation_name,
+                    "audio_only": req.audio_only,
+                    "language": req.language,
+                },
             )
             rt.store.conversations.add(
                 ConversationRecord(
@@ -416,8 +423,15 @@ class ConversationService:
             body["test_mode"] = True
         if token:
             body["callback_url"] = callback_url(self.rt.settings.palbot_public_url or "", token)
+        properties: dict[str, Any] = {}
         if limits.max_call_duration:  # within the documented maximum, whatever was stored
-            body["properties"] = {"max_call_duration": min(limits.max_call_duration, 3600)}
+            properties["max_call_duration"] = min(limits.max_call_duration, 3600)
+        if req.language:
+            properties["language"] = req.language
+        if properties:
+            body["properties"] = properties
+        if req.audio_only:
+            body["audio_only"] = True
         return body
 
     async def _create_upstream(self, start: _Start, body: dict[str, Any]) -> Conversation:

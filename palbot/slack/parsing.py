@@ -29,7 +29,8 @@ def normalize(text: str) -> str:
     return text.translate(_CURLY).strip()
 
 
-START_FLAGS = ("--test",)
+START_FLAGS = ("--test", "--audio-only", "--lang")
+VALUE_FLAGS = ("--lang",)  # flags followed by their value
 _FLAG = re.compile(
     r"^[-\u2010-\u2015\u2212]{1,2}[A-Za-z][\w-]*$"
 )  # -x, --x, and dashes Slack makes
@@ -42,6 +43,9 @@ class Command:
     rest: str = ""
     test: bool = False
     unknown_flags: tuple[str, ...] = ()
+    audio_only: bool = False
+    language: str | None = None
+    missing_value: str | None = None  # a flag that needs a value and has none
 
 
 ID_ARGUMENT = ("show", "patch", "edit", "start", "end", "delete")
@@ -82,10 +86,31 @@ def parse(text: str | None) -> Command:
     # and anything flag-shaped that palbot does not know is refused (never started, never billed)
     words: list[str] = []
     flags: list[str] = []
-    for word in rest.split():
-        (flags if _FLAG.match(word) else words).append(word)
+    values: dict[str, str] = {}
+    missing: str | None = None
+    parts_left = rest.split()
+    while parts_left:
+        word = parts_left.pop(0)
+        if not _FLAG.match(word):
+            words.append(word)
+            continue
+        flags.append(word)
+        if word in VALUE_FLAGS:
+            if parts_left and not _FLAG.match(parts_left[0]):
+                values[word] = parts_left.pop(0)
+            else:
+                missing = word
     unknown = tuple(f for f in flags if f not in START_FLAGS)
-    return Command(sub, arg, " ".join(words), "--test" in flags, unknown)
+    return Command(
+        sub,
+        arg,
+        " ".join(words),
+        "--test" in flags,
+        unknown,
+        audio_only="--audio-only" in flags,
+        language=values.get("--lang"),
+        missing_value=missing,
+    )
 
 
 def did_you_mean_sub(sub: str) -> str:
@@ -110,7 +135,8 @@ USAGE = {
     "patch": '/pal patch <pal_id>   or   /pal patch <pal_id> [{"op":"replace","path":"/pal_name",'
     '"value":"New name"}]',
     "edit": "/pal edit <pal_id>",
-    "start": "/pal start <pal_id> [conversation name] [--test]   or   /pal start",
+    "start": "/pal start <pal_id> [conversation name] [--test] [--audio-only] "
+    "[--lang <language>]   or   /pal start",
     "end": "/pal end <conversation_id>",
     "conversations": "/pal conversations",
     "delete": "/pal delete <pal_id>",

@@ -92,3 +92,28 @@ def test_item_12_confirmations_name_the_pal(
     palbot.slack.block_action("pal_delete_confirm", pal_id, user=ADMIN)
     text = said_to_starter(fake_slack, "Deleted the PAL")
     assert "Coach Carter" in text  # the name, not only the id
+
+
+def test_start_flags_for_audio_only_and_language(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    """Issue 17, item 2 (the flags so far): `--audio-only` and `--lang <language>`, anywhere
+    after the id, with the same strict parsing as `--test`."""
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
+    palbot.slack.command(f"start {pal_id} --lang Spanish Weekly --audio-only sync")
+    started(palbot, fake_slack)
+    [sent] = sandbox.requests("POST", "/v2/conversations")
+    assert sent["body"]["conversation_name"] == "Weekly sync"
+    assert sent["body"]["audio_only"] is True
+    assert sent["body"]["properties"]["language"] == "spanish"
+    [accepted, _] = palbot.audit("conversation.start")
+    assert accepted.detail["audio_only"] is True and accepted.detail["language"] == "spanish"
+    for typed, said in (
+        (f"start {pal_id} Demo --lang", "`--lang` needs a value"),
+        (f"start {pal_id} Demo --lang 42!", "A language is a name"),
+        (f"start {pal_id} Demo --audio", "Did you mean `--audio-only`?"),
+    ):
+        text = render(palbot.slack.command(typed).json()["blocks"])
+        assert said in text, (typed, text)
+    assert len(sandbox.requests("POST", "/v2/conversations")) == 1

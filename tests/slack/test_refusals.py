@@ -125,7 +125,12 @@ def test_audit_rows_say_who_where_and_what(
     accepted, ok = palbot.audit("conversation.start")
     [conv] = palbot.store.conversations.list_active("T1")
     assert (accepted.user_id, accepted.channel_id, accepted.target) == (USER, "C_SYNC", pal_id)
-    assert accepted.detail == {"test_mode": False, "conversation_name": "weekly"}
+    assert accepted.detail == {
+        "test_mode": False,
+        "conversation_name": "weekly",
+        "audio_only": False,
+        "language": None,
+    }
     assert (ok.user_id, ok.channel_id, ok.target) == (USER, "C_SYNC", conv.conversation_id)
     assert ok.detail["accepted_seq"] == accepted.seq and ok.detail["pal_id"] == pal_id
     # an inline patch: the same who/where/what on both rows
