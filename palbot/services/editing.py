@@ -16,6 +16,7 @@ import jsonpatch
 
 from palbot.services import fields as ids
 from palbot.services.errors import Invalid, invalid_fields
+from palbot.services.form_json import object_field
 from palbot.services.layer_secrets import HIDDEN, hide_in_config
 
 FORM_LAYER_FIELDS = {
@@ -78,7 +79,7 @@ def _edit_errors(before: dict[str, Any], form: dict[str, str | None]) -> dict[st
         errors[ids.SYSTEM_PROMPT] = "A system prompt is required unless the pipeline mode is echo."
     for block_id in (ids.LAYERS_JSON, ids.EXTRA_JSON):
         try:
-            value = _object(form.get(block_id), block_id)
+            value = object_field(form.get(block_id), block_id)
         except Invalid as exc:
             errors[block_id] = exc.message
             continue
@@ -111,7 +112,7 @@ def edit_ops(before: dict[str, Any], form: dict[str, str | None]) -> list[dict[s
             raise Invalid(what, field=block_id)
         else:
             after.pop(key, None)
-    layers_text = _object(form.get(ids.LAYERS_JSON), ids.LAYERS_JSON)
+    layers_text = object_field(form.get(ids.LAYERS_JSON), ids.LAYERS_JSON)
     layers = _keep_hidden(layers_text, before.get("layers") or {})
     for block_id, (layer, key) in FORM_LAYER_FIELDS.items():
         value = _given(form, block_id)
@@ -122,7 +123,7 @@ def edit_ops(before: dict[str, Any], form: dict[str, str | None]) -> list[dict[s
             section[key] = value
     if layers or "layers" in before:
         after["layers"] = layers
-    extra = _object(form.get(ids.EXTRA_JSON), ids.EXTRA_JSON)
+    extra = object_field(form.get(ids.EXTRA_JSON), ids.EXTRA_JSON)
     clash = sorted(set(extra) & (READ_ONLY | set(TEXT_FIELDS) | {"layers", "persona_name"}))
     if clash:
         raise Invalid(
@@ -148,22 +149,6 @@ def edit_ops(before: dict[str, Any], form: dict[str, str | None]) -> list[dict[s
 def _given(form: dict[str, str | None], block_id: str) -> str:
     value = (form.get(block_id) or "").strip()
     return "" if value == UNSET else value
-
-
-def _object(text: str | None, field: str) -> dict[str, Any]:
-    if not text or not text.strip():
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Invalid(
-            f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).", field=field
-        ) from None
-    except RecursionError:
-        raise Invalid("The JSON is nested too deeply.", field=field) from None
-    if not isinstance(value, dict):
-        raise Invalid("Enter a JSON object ({…}), or leave it empty.", field=field)
-    return value
 
 
 def _keep_hidden(edited: Any, stored: Any) -> Any:

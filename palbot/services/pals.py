@@ -20,6 +20,7 @@ from palbot.services.audit import Accepted, AuditTrail
 from palbot.services.cache import TTLCache
 from palbot.services.editing import edit_ops
 from palbot.services.errors import Duplicate, Invalid, NoKey, UserError, invalid_fields
+from palbot.services.form_json import loads_field, object_field
 from palbot.services.layer_secrets import hide_in_ops
 from palbot.services.patching import changes_between, check_patch, fit_patch
 from palbot.services.permissions import PermissionService, guarded_changes
@@ -41,27 +42,6 @@ TOP_LEVEL_FORM_FIELDS = {
     ids.PIPELINE_MODE,
     "layers",
 }
-
-
-def _loads(text: str, field: str) -> Any:
-    """JSON from a form field; a syntax error names where it is, as a field error."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Invalid(
-            f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).", field=field
-        ) from None
-    except RecursionError:
-        raise Invalid("The JSON is nested too deeply.", field=field) from None
-
-
-def _json_object(text: str | None, field: str) -> dict[str, Any]:
-    if not text or not text.strip():
-        return {}
-    value = _loads(text, field)
-    if not isinstance(value, dict):
-        raise Invalid('Must be a JSON object, like {"key": "value"}.', field=field)
-    return value
 
 
 def deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +66,7 @@ def _form_errors(form: dict[str, str | None]) -> dict[str, str]:
         errors[ids.DEFAULT_FACE_ID] = "Choose a face, or type a face id."
     for block_id in (ids.LAYERS_JSON, ids.EXTRA_JSON):
         try:
-            value = _json_object(form.get(block_id), block_id)
+            value = object_field(form.get(block_id), block_id)
         except Invalid as exc:
             errors[block_id] = exc.message
             continue
@@ -101,8 +81,8 @@ def build_create_body(form: dict[str, str | None]) -> PalCreate:
     errors = _form_errors(form)
     if errors:
         raise invalid_fields(errors)
-    layers_extra = _json_object(form.get(ids.LAYERS_JSON), ids.LAYERS_JSON)
-    extra = _json_object(form.get(ids.EXTRA_JSON), ids.EXTRA_JSON)
+    layers_extra = object_field(form.get(ids.LAYERS_JSON), ids.LAYERS_JSON)
+    extra = object_field(form.get(ids.EXTRA_JSON), ids.EXTRA_JSON)
     name = (form.get(ids.PAL_NAME) or "").strip()
     face = (form.get(ids.DEFAULT_FACE_ID) or "").strip()
     form_layers: dict[str, Any] = {}
@@ -171,7 +151,7 @@ def parse_patch_text(text: str, field: str = ids.PATCH_JSON) -> list[dict[str, A
     if short is not None:
         return parse_patch(short)
     try:
-        value = _loads(text, field)
+        value = loads_field(text, field)
     except Invalid as exc:
         raise Invalid(
             f"{exc.message} A patch is a JSON array such as "
