@@ -16,7 +16,7 @@ import jsonpatch
 
 from palbot.services import fields as ids
 from palbot.services.errors import Invalid, invalid_fields
-from palbot.services.form_json import object_field
+from palbot.services.form_json import advanced_field_errors, object_field
 from palbot.services.layer_secrets import HIDDEN, hide_in_config
 
 FORM_LAYER_FIELDS = {
@@ -77,18 +77,15 @@ def _edit_errors(before: dict[str, Any], form: dict[str, str | None]) -> dict[st
     pipeline = _given(form, ids.PIPELINE_MODE) or "full"
     if pipeline != "echo" and not _given(form, ids.SYSTEM_PROMPT) and before.get("system_prompt"):
         errors[ids.SYSTEM_PROMPT] = "A system prompt is required unless the pipeline mode is echo."
-    for block_id in (ids.LAYERS_JSON, ids.EXTRA_JSON):
-        try:
-            value = object_field(form.get(block_id), block_id)
-        except Invalid as exc:
-            errors[block_id] = exc.message
-            continue
-        taken = READ_ONLY | set(TEXT_FIELDS) | {"layers", "persona_name"}
-        clash = sorted(set(value) & taken) if block_id == ids.EXTRA_JSON else []
-        if clash:
-            errors[block_id] = (
+    errors.update(
+        advanced_field_errors(
+            form,
+            READ_ONLY | set(TEXT_FIELDS) | {"layers", "persona_name"},
+            lambda clash: (
                 f"{', '.join(clash)} cannot be set here (read-only, or a field of this form)."
-            )
+            ),
+        )
+    )
     return errors
 
 

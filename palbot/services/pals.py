@@ -20,7 +20,7 @@ from palbot.services.audit import Accepted, AuditTrail
 from palbot.services.cache import TTLCache
 from palbot.services.editing import edit_ops
 from palbot.services.errors import Duplicate, Invalid, NoKey, UserError, invalid_fields
-from palbot.services.form_json import loads_field, object_field
+from palbot.services.form_json import advanced_field_errors, loads_field, object_field
 from palbot.services.layer_secrets import hide_in_ops
 from palbot.services.patching import changes_between, check_patch, fit_patch
 from palbot.services.permissions import PermissionService, guarded_changes
@@ -64,15 +64,13 @@ def _form_errors(form: dict[str, str | None]) -> dict[str, str]:
         errors[ids.SYSTEM_PROMPT] = "A system prompt is required unless the pipeline mode is echo."
     if not (form.get(ids.DEFAULT_FACE_ID) or "").strip():
         errors[ids.DEFAULT_FACE_ID] = "Choose a face, or type a face id."
-    for block_id in (ids.LAYERS_JSON, ids.EXTRA_JSON):
-        try:
-            value = object_field(form.get(block_id), block_id)
-        except Invalid as exc:
-            errors[block_id] = exc.message
-            continue
-        clash = sorted(set(value) & TOP_LEVEL_FORM_FIELDS) if block_id == ids.EXTRA_JSON else []
-        if clash:
-            errors[block_id] = f"Set {', '.join(clash)} with the form's own fields, not here."
+    errors.update(
+        advanced_field_errors(
+            form,
+            TOP_LEVEL_FORM_FIELDS,
+            lambda clash: f"Set {', '.join(clash)} with the form's own fields, not here.",
+        )
+    )
     return errors
 
 
