@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from palbot.pal_api import PalApiClient
 from palbot.pal_api import errors as api_errors
@@ -32,6 +33,8 @@ from palbot.store.models import ConversationRecord, Limits, Outcome
 
 log = logging.getLogger("palbot.conversations")
 DELIVERED_FLUSH_SECONDS = 0.2
+MAX_CALL_SECONDS = 3600  # the PAL API's documented maximum call duration
+MEETING_TOKEN_SECONDS = 2 * 3600.0  # kept (encrypted) while a private call may still be joined
 DEBOUNCE_SECONDS = 5.0  # the same start, by the same person, repeated within this is one action
 TEST_ENDED = "test conversation: nobody joins, nothing is billed"
 LOST_CREATE_TEXT = (
@@ -55,6 +58,29 @@ class StartRequest:
     dedupe_keys: tuple[str, ...] = ()
     audio_only: bool = False
     language: str | None = None  # a full language name, or "multilingual"
+    conversational_context: str | None = None  # what the PAL should know about this call
+    custom_greeting: str | None = None
+    max_call_duration: int | None = None  # seconds, within the workspace's limit
+    closed_captions: bool = False
+    private: bool = False  # the link only to the starter (a DM), the room behind a token
+    thread_ts: str | None = None  # post the join message in this thread
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """What was asked, for the audit row (the context and greeting by length only: they
+        may quote private messages)."""
+        return {
+            "test_mode": self.test_mode,
+            "conversation_name": self.conversation_name,
+            "audio_only": self.audio_only,
+            "language": self.language,
+            "context_chars": len(self.conversational_context or ""),
+            "greeting_chars": len(self.custom_greeting or ""),
+            "max_call_duration": self.max_call_duration,
+            "closed_captions": self.closed_captions,
+            "private": self.private,
+            "in_thread": self.thread_ts is not None,
+        }
 
 
 @dataclass
@@ -223,12 +249,7 @@ class ConversationService:
                 actor,
                 target=req.pal_id,
                 channel_id=req.channel_id,
-                detail={
-                    "test_mode": req.test_mode,
-                    "conversation_name": req.conversation_name,
-                    "audio_only": req.audio_only,
-                    "language": req.language,
-                },
+                detail=req.options,
             )
             rt.store.conversations.add(
                 ConversationRecord(
@@ -243,6 +264,8 @@ class ConversationService:
                     status="starting",
                     callback_token_hash=hash_token(token) if token else None,
                     test_mode=req.test_mode,
+                    private=req.private,
+                    thread_ts=req.thread_ts,
                 )
             )
         return AcceptedStart(req, ticket, attempt_id, token)
@@ -344,6 +367,13 @@ class ConversationService:
                     pal_id=record.pal_id,
                     test_mode=record.test_mode,
                 )
+        if record.private and conv.meeting_token:  # encrypted, like every secret palbot keeps
+            self.rt.store.sessions.put(
+                _meeting_key(record.conversation_id),
+                {"token": conv.meeting_token},
+                MEETING_TOKEN_SECONDS,
+                team_id=record.team_id,
+            )
         if pal_name and not record.pal_name:
             record = record.model_copy(update={"pal_name": pal_name})
             store.set_pal_name(record.conversation_id, pal_name)
@@ -360,7 +390,7 @@ class ConversationService:
         """Show Join and End; where the message moved to (a new one), the record follows.
         None when it could not be shown yet (reconciliation shows it later)."""
         store = self.rt.store.conversations
-        shown = await messages.started(record)
+        shown = await messages.started(await self.with_join_link(record))
         if shown is None:
             return None
         if (shown.channel_id, shown.ts) != (record.channel_id, record.message_ts):
@@ -374,13 +404,27 @@ class ConversationService:
         self.delivered(record.conversation_id)
         return record
 
+    async def with_join_link(self, record: ConversationRecord) -> ConversationRecord:
+        """The record as its starter's message shows it: a private room's link carries its
+        meeting token (kept encrypted, never in a channel). The copy is never stored."""
+        if not record.private or not record.url or record.status != "active":
+            return record
+        kept = await self.rt.db(self.rt.store.sessions.get, _meeting_key(record.conversation_id))
+        token = (kept or {}).get("token")
+        if not token:
+            return record
+        joiner = "&" if "?" in record.url else "?"
+        return record.model_copy(update={"url": f"{record.url}{joiner}t={quote(str(token))}"})
+
     async def _create(self, start: _Start) -> Conversation:
         """Name the PAL, post the placeholder, create the conversation once."""
         req = start.req
         await self.rt.ack_first.wait_turn()
+        # a private start lives in the starter's DM: its link is never in a channel
+        where = req.actor.user_id if req.private else req.channel_id
         try:
             start.ref = await start.messages.placeholder(
-                req.channel_id, start.pal_name, req.actor.user_id
+                where, start.pal_name, req.actor.user_id, thread_ts=req.thread_ts
             )
         except PostRefused as exc:
             await self.fail(start.accepted, "error", "slack", error="slack", slack_error=exc.code)
@@ -424,14 +468,23 @@ class ConversationService:
         if token:
             body["callback_url"] = callback_url(self.rt.settings.palbot_public_url or "", token)
         properties: dict[str, Any] = {}
-        if limits.max_call_duration:  # within the documented maximum, whatever was stored
-            properties["max_call_duration"] = min(limits.max_call_duration, 3600)
+        durations = [d for d in (limits.max_call_duration, req.max_call_duration) if d]
+        if durations:  # the shorter of the asked and the limit, within the documented maximum
+            properties["max_call_duration"] = min(*durations, MAX_CALL_SECONDS)
         if req.language:
             properties["language"] = req.language
+        if req.closed_captions:
+            properties["enable_closed_captions"] = True
         if properties:
             body["properties"] = properties
         if req.audio_only:
             body["audio_only"] = True
+        if req.conversational_context:
+            body["conversational_context"] = req.conversational_context
+        if req.custom_greeting:
+            body["custom_greeting"] = req.custom_greeting
+        if req.private:
+            body["require_auth"] = True  # a private room: joined only with its meeting token
         return body
 
     async def _create_upstream(self, start: _Start, body: dict[str, Any]) -> Conversation:
@@ -595,6 +648,10 @@ class ConversationService:
 
     async def recent(self, team_id: str, limit: int = 10) -> list[ConversationRecord]:
         return await self.rt.db(self.rt.store.conversations.recent, team_id, limit)
+
+
+def _meeting_key(conversation_id: str) -> str:
+    return f"meeting:{conversation_id}"
 
 
 def parse_time(value: str | None) -> datetime | None:

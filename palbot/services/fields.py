@@ -36,6 +36,14 @@ PATCH_JSON = "patch_json"
 PAL_ID = "pal_id"
 CONVERSATION_NAME = "conversation_name"
 CHANNEL = "channel"
+CONVERSATIONAL_CONTEXT = "conversational_context"
+CUSTOM_GREETING = "custom_greeting"
+LANGUAGE = "properties.language"
+CALL_DURATION = "properties.max_call_duration"  # minutes in the form, seconds upstream
+AUDIO_ONLY = "audio_only"
+CLOSED_CAPTIONS = "properties.enable_closed_captions"
+PRIVATE = "private"
+TEST_MODE = "test_mode"
 
 # Connect key
 API_KEY = "api_key"

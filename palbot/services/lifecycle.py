@@ -148,7 +148,7 @@ class Lifecycle:
         if kind == "system.replica_joined":
             current = await self.rt.db(self.rt.store.conversations.get, record.conversation_id)
             if current is not None and current.status == "active":  # not after an end
-                return await messages.joined(current)
+                return await messages.joined(await self.convs.with_join_link(current))
             return True
         if kind == "application.transcription_ready":
             pal = record.pal_name or "PAL"

@@ -37,8 +37,11 @@ class ConversationMessages(Protocol):
     """The one message that follows a conversation from start to end, and its thread. Each
     method says whether it was delivered (False: try again later), never raises for Slack."""
 
-    async def placeholder(self, channel_id: str, pal_name: str, starter: str) -> MessageRef:
-        """Post "starting…" before anything is billed; raises PostRefused."""
+    async def placeholder(
+        self, channel_id: str, pal_name: str, starter: str, thread_ts: str | None = None
+    ) -> MessageRef:
+        """Post "starting…" (in `thread_ts`'s thread, where given) before anything is billed;
+        raises PostRefused."""
         ...
 
     async def started(self, record: ConversationRecord) -> MessageRef | None:

@@ -7,12 +7,18 @@ from __future__ import annotations
 
 from palbot.services.fields import (
     API_KEY,
+    AUDIO_ONLY,
+    CALL_DURATION,
     CHANNEL,
+    CLOSED_CAPTIONS,
     CONTEXT,
     CONVERSATION_NAME,
+    CONVERSATIONAL_CONTEXT,
     CREATE_FORM_FIELDS,
+    CUSTOM_GREETING,
     DEFAULT_FACE_ID,
     EXTRA_JSON,
+    LANGUAGE,
     LAYERS_JSON,
     MAX_CALL_DURATION,
     MAX_CONCURRENT,
@@ -24,19 +30,27 @@ from palbot.services.fields import (
     PERCEPTION_MODEL,
     PIPELINE_MODE,
     POST_CHANNEL,
+    PRIVATE,
     SYSTEM_PROMPT,
+    TEST_MODE,
     TURN_DETECTION_MODEL,
     TURN_TAKING_PATIENCE,
 )
 
 __all__ = [
     "API_KEY",
+    "AUDIO_ONLY",
+    "CALL_DURATION",
     "CHANNEL",
+    "CLOSED_CAPTIONS",
     "CONTEXT",
+    "CONVERSATIONAL_CONTEXT",
     "CONVERSATION_NAME",
     "CREATE_FORM_FIELDS",
+    "CUSTOM_GREETING",
     "DEFAULT_FACE_ID",
     "EXTRA_JSON",
+    "LANGUAGE",
     "LAYERS_JSON",
     "MAX_CALL_DURATION",
     "MAX_CONCURRENT",
@@ -48,7 +62,9 @@ __all__ = [
     "PERCEPTION_MODEL",
     "PIPELINE_MODE",
     "POST_CHANNEL",
+    "PRIVATE",
     "SYSTEM_PROMPT",
+    "TEST_MODE",
     "TURN_DETECTION_MODEL",
     "TURN_TAKING_PATIENCE",
 ]
@@ -61,6 +77,7 @@ CREATE_MODAL = "pal_create"
 PATCH_MODAL = "pal_patch"
 EDIT_MODAL = "pal_edit"
 START_MODAL = "pal_start"
+START_FROM_MESSAGE = "pal_start_from_message"  # the message shortcut
 LIMITS_MODAL = "pal_limits"
 RESULT_VIEW = "pal_result"  # informational views shown after a submission (no submit)
 

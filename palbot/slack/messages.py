@@ -46,10 +46,14 @@ class SlackConversationMessages:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
-    async def placeholder(self, channel_id: str, pal_name: str, starter: str) -> MessageRef:
+    async def placeholder(
+        self, channel_id: str, pal_name: str, starter: str, thread_ts: str | None = None
+    ) -> MessageRef:
         try:
             posted = await self.client.chat_postMessage(
-                channel=channel_id, **conv_blocks.starting_message(pal_name, starter)
+                channel=channel_id,
+                thread_ts=thread_ts,
+                **conv_blocks.starting_message(pal_name, starter),
             )
         except SlackApiError as exc:
             raise PostRefused(slack_error_text(exc), slack_error_code(exc)) from None
@@ -68,7 +72,9 @@ class SlackConversationMessages:
         if not record.channel_id:
             return None
         try:
-            posted = await self.client.chat_postMessage(channel=record.channel_id, **content)
+            posted = await self.client.chat_postMessage(
+                channel=record.channel_id, thread_ts=record.thread_ts, **content
+            )
         except SlackApiError as exc:
             log.warning("join message not posted: %s", exc.response.get("error"))
             return None
@@ -78,8 +84,8 @@ class SlackConversationMessages:
         """Register the conversation with Slack's Calls API (the card Zoom and Meet use); None
         where it is not available (the scope not granted on an older install, an error): the
         message then carries the Join button alone, as before."""
-        if record.test_mode or not record.url:
-            return None
+        if record.test_mode or record.private or not record.url:
+            return None  # a private room's link stays in the starter's DM, not in Slack's call
         pal = record.pal_name or record.pal_id
         try:
             added = await self.client.calls_add(
@@ -157,7 +163,7 @@ class SlackConversationMessages:
         try:  # too long for messages: the whole transcript as a file, never cut
             await self.client.files_upload_v2(
                 channel=record.channel_id,
-                thread_ts=record.message_ts,
+                thread_ts=record.thread_ts or record.message_ts,
                 filename=f"transcript-{record.conversation_id}.txt",
                 title=f"Transcript: {cut(pal, 80)}",
                 content=full,
@@ -199,7 +205,9 @@ class SlackConversationMessages:
             return True  # nowhere to post it, now or later
         try:
             await self.client.chat_postMessage(
-                channel=record.channel_id, thread_ts=record.message_ts, **_posted(message)
+                channel=record.channel_id,
+                thread_ts=record.thread_ts or record.message_ts,  # a reply's thread is its own
+                **_posted(message),
             )
             return True
         except SlackApiError as exc:

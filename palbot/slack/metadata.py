@@ -13,6 +13,7 @@ class ModalMetadata(BaseModel):
     pal_id: str | None = None
     channel_id: str | None = None
     response_url: str | None = None
+    thread_ts: str | None = None  # a start from a message: its join message goes in this thread
 
     def dump(self) -> str:
         text = self.model_dump_json(exclude_none=True)

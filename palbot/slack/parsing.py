@@ -29,7 +29,7 @@ def normalize(text: str) -> str:
     return text.translate(_CURLY).strip()
 
 
-START_FLAGS = ("--test", "--audio-only", "--lang")
+START_FLAGS = ("--test", "--private", "--audio-only", "--lang")
 VALUE_FLAGS = ("--lang",)  # flags followed by their value
 _FLAG = re.compile(
     r"^[-\u2010-\u2015\u2212]{1,2}[A-Za-z][\w-]*$"
@@ -45,6 +45,7 @@ class Command:
     unknown_flags: tuple[str, ...] = ()
     audio_only: bool = False
     language: str | None = None
+    private: bool = False
     missing_value: str | None = None  # a flag that needs a value and has none
 
 
@@ -109,6 +110,7 @@ def parse(text: str | None) -> Command:
         unknown,
         audio_only="--audio-only" in flags,
         language=values.get("--lang"),
+        private="--private" in flags,
         missing_value=missing,
     )
 
@@ -135,7 +137,7 @@ USAGE = {
     "patch": '/pal patch <pal_id>   or   /pal patch <pal_id> [{"op":"replace","path":"/pal_name",'
     '"value":"New name"}]',
     "edit": "/pal edit <pal_id>",
-    "start": "/pal start <pal_id> [conversation name] [--test] [--audio-only] "
+    "start": "/pal start <pal_id> [conversation name] [--test] [--private] [--audio-only] "
     "[--lang <language>]   or   /pal start",
     "end": "/pal end <conversation_id>",
     "conversations": "/pal conversations",

@@ -97,6 +97,9 @@ def state_values(view: dict[str, Any]) -> dict[str, str | None]:
                 out[block_id] = element.get("selected_conversation")
             elif kind == "channels_select":
                 out[block_id] = element.get("selected_channel")
+            elif kind == "checkboxes":  # the chosen options' values, or None for none
+                chosen = [str(o.get("value")) for o in element.get("selected_options") or []]
+                out[block_id] = ",".join(chosen) or None
             else:
                 out[block_id] = element.get("value")
     return out

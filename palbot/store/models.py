@@ -74,6 +74,8 @@ class ConversationRecord(BaseModel):
     callback_token_hash: str | None = None  # sha256 of the callback URL's token, never the token
     slack_call_id: str | None = None  # the Slack call card (Calls API), where there is one
     test_mode: bool = False
+    private: bool = False  # its link went only to the starter; the room needs a token
+    thread_ts: str | None = None  # its message was posted in this thread (results go there)
     created_at: str = Field(default_factory=utc_now)
     ended_at: str | None = None
     ended_by: str | None = None

@@ -46,6 +46,9 @@ class FakeSlack:
             self.socket_url: str | None = None
             self.delays: dict[str, float] = {}
             self.views: dict[str, dict[str, Any]] = {}
+            # conversations.replies: (channel, thread_ts) → the thread's messages, oldest first
+            self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            self.user_names: dict[str, str] = {}  # users.info's profile.display_name
             self.socket_acks: dict[str, Any] = {}
             self.socket_connections = 0
             self._socket: WebSocket | None = None
@@ -173,14 +176,29 @@ class FakeSlack:
         ):
             return {"ok": False, "error": "invalid_auth"}
         if method == "users.info":
-            user = args.get("user")
+            user = str(args.get("user"))
+            name = self.user_names.get(user, "")
             return {
                 "ok": True,
                 "user": {
                     "id": user,
+                    "name": name.lower() or user.lower(),
                     "is_admin": user in self.admins,
                     "is_owner": user in self.owners,
+                    "profile": {"display_name": name, "real_name": name},
                 },
+            }
+        if method == "conversations.replies":
+            key = (str(args.get("channel")), str(args.get("ts")))
+            if key not in self.threads:
+                return {"ok": False, "error": "thread_not_found"}
+            return {"ok": True, "messages": self.threads[key], "has_more": False}
+        if method == "chat.getPermalink":
+            channel, ts = args.get("channel"), str(args.get("message_ts"))
+            return {
+                "ok": True,
+                "channel": channel,
+                "permalink": f"https://fake.slack.com/archives/{channel}/p{ts.replace('.', '')}",
             }
         if method in ("views.open", "views.push", "views.update", "views.publish"):
             view_id = args.get("view_id") or f"V{n:06d}"
@@ -192,6 +210,8 @@ class FakeSlack:
             channel = str(args.get("channel"))
             if channel in self.channel_errors:
                 return {"ok": False, "error": self.channel_errors[channel]}
+            if channel[:1] in ("U", "W"):  # to a user: the app's DM with them, as Slack does
+                channel = "D" + channel[1:]
             ts = f"{1700000000 + n}.{n:06d}"
             return {
                 "ok": True,

@@ -57,7 +57,7 @@ def test_migrations_run_once_when_processes_start_together(postgres_url: str) ->
     assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
     store = open_postgres_store(postgres_url, secret)
     try:
-        assert store.db.user_version == 6
+        assert store.db.user_version == 7
     finally:
         store.close()
 

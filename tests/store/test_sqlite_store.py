@@ -416,8 +416,8 @@ def test_v1_database_migrates_in_place(tmp_path: Path) -> None:
     )
     v1.close()
     store = open_sqlite_store(path, Fernet.generate_key().decode())
-    # v1 → … → v5 (hashed tokens, permissions) → v6 (Slack call cards)
-    assert store.db.user_version == 6
+    # v1 → … → v5 (hashed tokens, permissions) → v6 (Slack call cards) → v7 (private, threads)
+    assert store.db.user_version == 7
     # the clear token of before is a hash now, and still finds its conversation
     assert store.conversations.by_callback_token("clear-token-from-before-0123456789")
     rows = store.db.conn.execute("SELECT callback_token_hash FROM conversations").fetchall()

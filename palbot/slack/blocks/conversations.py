@@ -18,6 +18,8 @@ from palbot.slack.text import (
     escape,
     header,
     inline_code,
+    mrkdwn,
+    option,
     plain,
     section,
 )
@@ -36,7 +38,149 @@ def end_button(conversation_id: str) -> dict[str, Any]:
     )
 
 
-def start_modal(metadata: ModalMetadata) -> dict[str, Any]:
+LANGUAGES = (
+    "english",
+    "spanish",
+    "french",
+    "german",
+    "italian",
+    "portuguese",
+    "dutch",
+    "japanese",
+    "korean",
+    "chinese",
+    "hindi",
+    "arabic",
+)
+MULTILINGUAL = "multilingual"
+FORM_CONTEXT_CHARS = 3000  # a Slack text input's most; upstream publishes no smaller limit
+RECORDING_NOTE = (
+    "Recording is not offered here: it needs recording storage configured in the PAL account "
+    "(`properties.recording_storage`), which palbot does not set up."
+)
+
+
+def _input(
+    block_id: str,
+    label: str,
+    element: dict[str, Any],
+    *,
+    optional: bool = True,
+    hint: str | None = None,
+) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": plain(label, 2000),
+        "element": {"action_id": block_id, **element},
+    }
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
+def _checkbox(block_id: str, label: str, text: str, description: str) -> dict[str, Any]:
+    choice = {"text": mrkdwn(text), "value": "yes", "description": mrkdwn(description)}
+    return _input(block_id, label, {"type": "checkboxes", "options": [choice]})
+
+
+def _text(block_id: str, label: str, max_length: int, **extra: Any) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "max_length": max_length}
+    hint = extra.pop("hint", None)
+    element.update(extra)
+    return _input(block_id, label, element, hint=hint)
+
+
+def start_modal(
+    metadata: ModalMetadata,
+    *,
+    max_minutes: int | None = None,
+    context_text: str | None = None,
+    thread_note: str | None = None,
+) -> dict[str, Any]:
+    """The Start form: the PAL and where its Join link goes, then every start option, each
+    block named after the API field it fills. `max_minutes` is the workspace's limit on a
+    call's length; `context_text` pre-fills the PAL's context (a start from a message, whose
+    thread the join message then goes to: `thread_note` says so in place of the channel)."""
+    pal_select: dict[str, Any] = {
+        "type": "external_select",
+        "min_query_length": 0,
+        "placeholder": plain("Choose a PAL", 150),
+    }
+    blocks: list[dict[str, Any]] = [
+        _input(ids.PAL_ID, "PAL", pal_select, optional=False),
+        _text(ids.CONVERSATION_NAME, "Conversation name", 200),
+    ]
+    if thread_note:
+        blocks.append(context(thread_note))
+    else:
+        channel = {
+            "type": "conversations_select",
+            "default_to_current_conversation": True,
+            "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+        }
+        blocks.append(_input(ids.CHANNEL, "Post the Join link in", channel, optional=False))
+    context_input = _text(
+        ids.CONVERSATIONAL_CONTEXT,
+        "Context for the PAL",
+        FORM_CONTEXT_CHARS,
+        multiline=True,
+        hint="What the PAL should know about this call: who joins, what it is about.",
+    )
+    if context_text:
+        context_input["element"]["initial_value"] = cut(context_text, FORM_CONTEXT_CHARS)
+    languages = [option("Multilingual (follows the speaker)", MULTILINGUAL)] + [
+        option(name.capitalize(), name) for name in LANGUAGES
+    ]
+    limit = f" This workspace allows {max_minutes} at most." if max_minutes else ""
+    duration: dict[str, Any] = {"type": "number_input", "is_decimal_allowed": False}
+    duration["min_value"] = "1"
+    duration["max_value"] = str(max_minutes or 60)
+    blocks += [
+        context_input,
+        _text(
+            ids.CUSTOM_GREETING,
+            "Greeting",
+            500,
+            hint="The PAL's first words, instead of its own greeting.",
+        ),
+        _input(
+            ids.LANGUAGE,
+            "Language",
+            {"type": "static_select", "options": languages},
+            hint="Empty: the PAL's own. Multilingual follows whoever speaks.",
+        ),
+        _input(
+            ids.CALL_DURATION,
+            "Maximum length (minutes)",
+            duration,
+            hint=f"The call ends by itself after this long (60 at most).{limit}",
+        ),
+        _checkbox(ids.AUDIO_ONLY, "Audio", "Audio only", "No video: the PAL speaks, unseen."),
+        _checkbox(
+            ids.CLOSED_CAPTIONS,
+            "Captions",
+            "Closed captions",
+            "What is said is shown as text in the call.",
+        ),
+        _checkbox(
+            ids.PRIVATE,
+            "Private",
+            "Only me",
+            "The Join link comes to you alone, in a direct message, and the room asks for the "
+            "token it carries: nothing is posted in a channel.",
+        ),
+        _checkbox(
+            ids.TEST_MODE,
+            "Test",
+            "Test conversation",
+            "Nobody joins and nothing is billed: to check the setup.",
+        ),
+        context(
+            "Starting a conversation bills the workspace's PAL account at once. " + RECORDING_NOTE
+        ),
+    ]
     return {
         "type": "modal",
         "callback_id": ids.START_MODAL,
@@ -44,42 +188,7 @@ def start_modal(metadata: ModalMetadata) -> dict[str, Any]:
         "submit": plain("Start", 24),
         "close": plain("Cancel", 24),
         "private_metadata": metadata.dump(),
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": ids.PAL_ID,
-                "label": plain("PAL", 2000),
-                "element": {
-                    "type": "external_select",
-                    "action_id": ids.PAL_ID,
-                    "min_query_length": 0,
-                    "placeholder": plain("Choose a PAL", 150),
-                },
-            },
-            {
-                "type": "input",
-                "block_id": ids.CONVERSATION_NAME,
-                "optional": True,
-                "label": plain("Conversation name", 2000),
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": ids.CONVERSATION_NAME,
-                    "max_length": 200,
-                },
-            },
-            {
-                "type": "input",
-                "block_id": ids.CHANNEL,
-                "label": plain("Post the Join link in", 2000),
-                "element": {
-                    "type": "conversations_select",
-                    "action_id": ids.CHANNEL,
-                    "default_to_current_conversation": True,
-                    "filter": {"include": ["public", "private"], "exclude_bot_users": True},
-                },
-            },
-            context("Starting a conversation bills the workspace's PAL account at once."),
-        ],
+        "blocks": blocks,
     }
 
 
@@ -167,6 +276,10 @@ def starting_message(pal_name: str, user_id: str) -> dict[str, Any]:
     return {"text": text, "blocks": [section(f":hourglass_flowing_sand: {text}")]}
 
 
+PRIVATE_NOTE = (
+    ":lock: Private: this Join link is for you alone (the room asks for the token it carries); "
+    "palbot posted it nowhere else."
+)
 KEY_GONE = (
     ":warning: The workspace's PAL API key was removed: palbot can no longer end this call. "
     "End it from the PAL account, or reconnect a key with `/pal key`."
@@ -192,6 +305,8 @@ def join_message(
     ]
     if record.slack_call_id:  # Slack's own call card: Join, who is in, how long
         blocks.append({"type": "call", "call_id": record.slack_call_id})
+    if record.private:
+        blocks.append(context(PRIVATE_NOTE))
     if key_removed:
         blocks.append(context(KEY_GONE))
     elements = []
@@ -400,6 +515,11 @@ def started_text(record: ConversationRecord) -> str:
     pal = escape(record.pal_name or record.pal_id)
     if record.test_mode:
         return f"Ran a test conversation with {pal} in <#{record.channel_id}> ({TEST_LABEL})."
+    if record.private:
+        return (
+            f"Started a private conversation with {pal}: its Join link is in your direct "
+            "messages with palbot, and nowhere else."
+        )
     return f"Started a conversation with {pal}; its Join link is posted in <#{record.channel_id}>."
 
 

@@ -23,7 +23,8 @@ HELP_ROWS: list[tuple[str, str]] = [
     (
         "/pal start p1234abcd Weekly sync",
         "start a conversation and post its Join link here; "
-        "add `--test` for a free test conversation nobody joins",
+        "add `--test` for a free test conversation nobody joins, `--private` for a link only "
+        "you get (in a DM), `--audio-only`, or `--lang spanish`",
     ),
     ("/pal start", "pick a PAL and a channel in a form"),
     ("/pal conversations", "the live conversations (Join, End) and the recent ones"),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from palbot.services.conversations import AcceptedStart
+from palbot.services.conversations import MAX_CALL_SECONDS, AcceptedStart
 from palbot.slack.blocks import conversations as conv_blocks
 from palbot.slack.blocks.common import error_message, ok_message, result_view
 from palbot.slack.context import Ctx
+from palbot.slack.metadata import ModalMetadata
 from palbot.slack.text import section
 from palbot.store.models import ConversationRecord
 
@@ -20,7 +21,7 @@ async def run_start(ctx: Ctx, accepted: AcceptedStart) -> None:
         text = conv_blocks.started_text(result.record)
         if in_form:
             await ctx.show(result_view(TITLE, [section(f":white_check_mark: {text}")]))
-        elif accepted.req.test_mode:
+        elif accepted.req.test_mode or accepted.req.private:
             await ctx.reply.send(ok_message(text))
         return
     may_end = await endable(ctx, result.active) if result.concurrency_limited else None
@@ -34,6 +35,25 @@ async def run_start(ctx: Ctx, accepted: AcceptedStart) -> None:
         await ctx.reply.send(message)
     else:
         await ctx.reply.send(error_message(result.message))
+
+
+async def open_start_form(
+    ctx: Ctx,
+    metadata: ModalMetadata,
+    *,
+    context_text: str | None = None,
+    thread_note: str | None = None,
+) -> None:
+    """Open the Start form, its length bounded by the workspace's limit (one local read)."""
+    limits = await ctx.services.limits.get(ctx.actor.team_id)
+    seconds = min(limits.max_call_duration or MAX_CALL_SECONDS, MAX_CALL_SECONDS)
+    view = conv_blocks.start_modal(
+        metadata,
+        max_minutes=max(1, seconds // 60),
+        context_text=context_text,
+        thread_note=thread_note,
+    )
+    await ctx.open_view(view)
 
 
 async def endable(ctx: Ctx, active: list[ConversationRecord]) -> set[str]:

@@ -69,4 +69,8 @@ V5 = [
         created_by text NOT NULL, created_at text NOT NULL, PRIMARY KEY (team_id, pal_id))""",
 ]
 V6 = ["ALTER TABLE conversations ADD COLUMN slack_call_id text"]
-MIGRATIONS: list[list[str]] = [V1_V3, [], [], V4, V5, V6]
+V7 = [
+    "ALTER TABLE conversations ADD COLUMN private integer",
+    "ALTER TABLE conversations ADD COLUMN thread_ts text",
+]
+MIGRATIONS: list[list[str]] = [V1_V3, [], [], V4, V5, V6, V7]

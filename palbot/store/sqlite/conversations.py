@@ -16,6 +16,7 @@ def _record(row: Any) -> ConversationRecord:
     data = dict(row)
     data["test_mode"] = bool(data.get("test_mode"))
     data["delivered"] = bool(data.get("delivered"))
+    data["private"] = bool(data.get("private"))
     return ConversationRecord(**data)
 
 
@@ -35,6 +36,7 @@ class SqliteConversationStore:
         data = record.model_dump()
         data["test_mode"] = int(record.test_mode)
         data["delivered"] = int(record.delivered)
+        data["private"] = int(record.private)
         with self.db.write() as conn:
             conn.execute(
                 f"INSERT INTO conversations ({', '.join(FIELDS)}) "

@@ -185,6 +185,14 @@ def v6_slack_calls(db: sqlite_utils.Database) -> None:
     db.table("conversations").add_column("slack_call_id", str)
 
 
+def v7_private_and_threaded(db: sqlite_utils.Database) -> None:
+    """A private start (its link only in the starter's DM, the room behind a token), and a
+    join message posted in a thread (a start from a message): results go to that thread."""
+    conversations = db.table("conversations")
+    conversations.add_column("private", int)
+    conversations.add_column("thread_ts", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     v1_initial,
     v2_lifecycle_and_installs,
@@ -192,4 +200,5 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     v4_shared_state,
     v5_hashed_tokens_and_permissions,
     v6_slack_calls,
+    v7_private_and_threaded,
 ]

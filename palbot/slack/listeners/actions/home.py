@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from palbot.slack.blocks import admin as admin_blocks
-from palbot.slack.blocks import conversations as conv_blocks
 from palbot.slack.blocks import keys as key_blocks
 from palbot.slack.blocks import pals as pal_blocks
 from palbot.slack.context import Ctx
+from palbot.slack.flows.start import open_start_form
 from palbot.slack.listeners.commands import key as key_commands
 from palbot.slack.metadata import ModalMetadata
 
@@ -29,7 +29,7 @@ async def create_pal(ctx: Ctx) -> None:
 
 async def start_conversation(ctx: Ctx) -> None:
     await ctx.services.keys.require(ctx.actor.team_id)
-    await ctx.open_view(conv_blocks.start_modal(ModalMetadata()))
+    await open_start_form(ctx, ModalMetadata())
 
 
 async def remove_key(ctx: Ctx) -> None:

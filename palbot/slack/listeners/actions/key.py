@@ -16,7 +16,9 @@ async def remove_confirmed(ctx: Ctx) -> None:
     messages = ctx.messages()
     told = 0
     for record in live:
-        if not record.test_mode and await messages.key_removed(record):
+        if record.test_mode:
+            continue
+        if await messages.key_removed(await services.conversations.with_join_link(record)):
             told += 1
     tail = {0: "", 1: " The live conversation's message says so."}.get(
         told, f" The {told} live conversations' messages say so."

@@ -1,4 +1,4 @@
-"""`/pal start [<id> [name] [--test]]`, `/pal end <conversation_id>`, `/pal conversations`."""
+"""`/pal start [<id> [name] [flags]]`, `/pal end <conversation_id>`, `/pal conversations`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from palbot.slack.blocks import conversations as conv_blocks
 from palbot.slack.blocks.common import ok_message
 from palbot.slack.checks import Usage
 from palbot.slack.context import Ctx
-from palbot.slack.flows.start import endable, run_start
+from palbot.slack.flows.start import endable, open_start_form, run_start
 from palbot.slack.parsing import did_you_mean, is_id
 
 LANGUAGE = re.compile(r"[A-Za-z][A-Za-z -]{1,39}")
@@ -21,7 +21,7 @@ async def start(ctx: Ctx) -> None:
     if cmd.arg is None:
         await ctx.services.keys.require(ctx.actor.team_id)
         await ctx.ack()
-        await ctx.open_view(conv_blocks.start_modal(ctx.form_metadata()))
+        await open_start_form(ctx, ctx.form_metadata())
         return
     request = start_request(ctx)
     accepted = await ctx.services.conversations.accept(request)  # audited before the ack
@@ -55,6 +55,7 @@ def start_request(ctx: Ctx) -> StartRequest:
         dedupe_keys=(f"trigger:{ctx.trigger_id}",) if ctx.trigger_id else (),
         audio_only=cmd.audio_only,
         language=cmd.language.lower() if cmd.language else None,
+        private=cmd.private,
     )
 
 
