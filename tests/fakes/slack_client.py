@@ -162,6 +162,11 @@ class SlackSender:
                 )
             elif kind == "conversations_select":
                 entry["selected_conversation"] = value
+            elif kind == "checkboxes":  # a value: those options ticked (True: all of them)
+                ticked = [o["value"] for o in element["options"]] if value is True else value
+                entry["selected_options"] = [
+                    o for o in element["options"] if o["value"] in (ticked or [])
+                ]
             else:
                 entry["value"] = value if value is not None else element.get("initial_value")
             state[block_id] = {element["action_id"]: entry}
