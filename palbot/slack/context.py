@@ -28,7 +28,7 @@ from palbot.slack.parsing import Command, parse
 from palbot.slack.request import Reply, actor_from, state_values
 
 log = logging.getLogger("palbot.slack")
-Surface = Literal["command", "action", "view", "options", "event", "other"]
+Surface = Literal["command", "action", "view", "options", "event", "shortcut", "other"]
 CONTEXT_KEY = "palbot_ctx"
 FORM_NOT_OPENED = "Slack did not open the form (it may have taken too long). Run the command again."
 
@@ -54,6 +54,8 @@ def surface_of(body: dict[str, Any]) -> Surface:
         return "options"
     if kind == "event_callback":
         return "event"
+    if kind in ("message_action", "shortcut"):
+        return "shortcut"
     return "other"
 
 

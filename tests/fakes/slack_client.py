@@ -130,6 +130,33 @@ class SlackSender:
             payload["message"] = {"ts": "1700000000.000001", "text": "x"}
         return self.interactive(payload, **kw)
 
+    def message_shortcut(
+        self,
+        callback_id: str,
+        message: dict[str, Any],
+        *,
+        user: str = "U_USER",
+        team: str = "T1",
+        channel: str = "C_GENERAL",
+        **kw: Any,
+    ) -> httpx.Response:
+        """A message shortcut (`message_action`) on `message`, as Slack sends it."""
+        payload = {
+            "type": "message_action",
+            "callback_id": callback_id,
+            "trigger_id": self.trigger(),
+            "team": {"id": team, "domain": "fake"},
+            "user": {"id": user, "team_id": team},
+            "channel": {"id": channel, "name": "general"},
+            "message_ts": message.get("ts"),
+            "message": {"type": "message", **message},
+            "response_url": self.response_url(),
+            "api_app_id": "A1",
+            "token": "legacy",
+            "is_enterprise_install": False,
+        }
+        return self.interactive(payload, **kw)
+
     def submit(
         self,
         view: dict[str, Any],

@@ -82,7 +82,7 @@ def test_migrate_says_where_the_schema_is(tmp_path: Path, postgres_url: str) -> 
     secret = Fernet.generate_key().decode()
     env = {**os.environ, "PALBOT_SECRET_KEY": secret, "DATABASE_URL": postgres_url}
     done = palbot_cli("migrate", env=env, cwd=tmp_path)
-    assert done.returncode == 0 and "schema version 6" in done.stdout
+    assert done.returncode == 0 and "schema version 7" in done.stdout
     bad = palbot_cli("migrate", env={**env, "DATABASE_URL": "mysql://x"}, cwd=tmp_path)
     assert bad.returncode != 0 and "postgres://" in (bad.stderr + bad.stdout)
 

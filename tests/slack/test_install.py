@@ -315,11 +315,20 @@ def test_manifest_is_valid_and_is_the_one_source(tmp_path: Path) -> None:
         "files:write",
         "calls:write",  # the native call card (issue 17)
         "calls:read",
+        "links:read",  # conversation links unfurled into a card (issue 17)
+        "links:write",
+        "channels:history",  # a thread read as a PAL's context, from the message shortcut
+        "groups:history",
     }
+    [shortcut] = rendered["features"]["shortcuts"]
+    assert (shortcut["type"], shortcut["callback_id"]) == ("message", "pal_start_from_message")
+    assert shortcut["description"].startswith("Talk this through with a PAL")
+    assert rendered["features"]["unfurl_domains"] == ["tavus.daily.co"]
     assert set(rendered["settings"]["event_subscriptions"]["bot_events"]) == {
         "app_home_opened",
         "app_uninstalled",
         "tokens_revoked",
+        "link_shared",
     }
     assert rendered["features"]["app_home"]["home_tab_enabled"] is True
     socket = manifest.render(socket=True)

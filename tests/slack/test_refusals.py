@@ -130,6 +130,12 @@ def test_audit_rows_say_who_where_and_what(
         "conversation_name": "weekly",
         "audio_only": False,
         "language": None,
+        "context_chars": 0,  # a context and a greeting by their length: they may quote people
+        "greeting_chars": 0,
+        "max_call_duration": None,
+        "closed_captions": False,
+        "private": False,
+        "in_thread": False,
     }
     assert (ok.user_id, ok.channel_id, ok.target) == (USER, "C_SYNC", conv.conversation_id)
     assert ok.detail["accepted_seq"] == accepted.seq and ok.detail["pal_id"] == pal_id

@@ -6,7 +6,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from palbot.slack.context import SlackDeps
-from palbot.slack.listeners import actions, commands, events, options, views
+from palbot.slack.listeners import actions, commands, events, options, shortcuts, views
 
 
 def register_listeners(app: AsyncApp, deps: SlackDeps) -> None:
@@ -15,3 +15,4 @@ def register_listeners(app: AsyncApp, deps: SlackDeps) -> None:
     actions.register(app, deps)
     options.register(app, deps)
     events.register(app, deps)
+    shortcuts.register(app, deps)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from palbot.services.conversations import MAX_CALL_SECONDS, StartRequest
 from palbot.services.errors import Invalid
@@ -49,6 +50,24 @@ def start_request(ctx: Ctx) -> StartRequest:
         raise Invalid("Choose the channel for the Join link.", field=ids.CHANNEL)
     if len(name) > 200:
         raise Invalid("200 characters at most.", field=ids.CONVERSATION_NAME)
+    a = ctx.actor
+    return StartRequest(
+        actor=Actor(a.team_id, a.user_id, channel, a.enterprise_id),
+        pal_id=pal_id,
+        channel_id=channel,
+        conversation_name=name or None,
+        test_mode=bool(ctx.values.get(ids.TEST_MODE)),
+        dedupe_keys=(f"view:{ctx.view_id}",),
+        audio_only=bool(ctx.values.get(ids.AUDIO_ONLY)),
+        closed_captions=bool(ctx.values.get(ids.CLOSED_CAPTIONS)),
+        private=bool(ctx.values.get(ids.PRIVATE)),
+        thread_ts=thread_ts,
+        **_typed_options(ctx),
+    )
+
+
+def _typed_options(ctx: Ctx) -> dict[str, Any]:
+    """The options typed or chosen (not ticked), checked at their fields."""
     context_text = _text(ctx, ids.CONVERSATIONAL_CONTEXT)
     if len(context_text) > FORM_CONTEXT_CHARS:
         raise Invalid(
@@ -65,20 +84,9 @@ def start_request(ctx: Ctx) -> StartRequest:
         raise Invalid("A whole number of minutes, such as 15.", field=ids.CALL_DURATION)
     if minutes and not 1 <= int(minutes) <= MAX_CALL_SECONDS // 60:
         raise Invalid(f"Between 1 and {MAX_CALL_SECONDS // 60} minutes.", field=ids.CALL_DURATION)
-    a = ctx.actor
-    return StartRequest(
-        actor=Actor(a.team_id, a.user_id, channel, a.enterprise_id),
-        pal_id=pal_id,
-        channel_id=channel,
-        conversation_name=name or None,
-        test_mode=bool(ctx.values.get(ids.TEST_MODE)),
-        dedupe_keys=(f"view:{ctx.view_id}",),
-        audio_only=bool(ctx.values.get(ids.AUDIO_ONLY)),
-        language=language,
-        conversational_context=context_text or None,
-        custom_greeting=greeting or None,
-        max_call_duration=int(minutes) * 60 if minutes else None,
-        closed_captions=bool(ctx.values.get(ids.CLOSED_CAPTIONS)),
-        private=bool(ctx.values.get(ids.PRIVATE)),
-        thread_ts=thread_ts,
-    )
+    return {
+        "conversational_context": context_text or None,
+        "custom_greeting": greeting or None,
+        "language": language,
+        "max_call_duration": int(minutes) * 60 if minutes else None,
+    }
