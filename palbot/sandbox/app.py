@@ -363,11 +363,12 @@ class Sandbox:
             )
         perception = (pal.get("layers") or {}).get("perception") or {}
         if perception.get("perception_model", "raven-1") != "off":
+            conv["analysis"] = "*Summary:* the participant was engaged and attentive."
             await self._callback(
                 conv,
                 "application.perception_analysis",
                 "application",
-                {"analysis": "*Summary:* the participant was engaged and attentive."},
+                {"analysis": conv["analysis"]},
             )
 
     def _transcript(self, pal: dict[str, Any]) -> list[dict[str, str]]:
@@ -411,7 +412,7 @@ class Sandbox:
 
     @staticmethod
     def _public(conv: dict[str, Any], verbose: bool = False) -> dict[str, Any]:
-        out = {k: v for k, v in conv.items() if k not in ("transcript", "properties")}
+        out = {k: v for k, v in conv.items() if k not in ("transcript", "properties", "analysis")}
         if verbose:
             events = []
             if conv.get("transcript"):
@@ -419,6 +420,13 @@ class Sandbox:
                     {
                         "event_type": "application.transcription_ready",
                         "properties": {"transcript": conv["transcript"]},
+                    }
+                )
+            if conv.get("analysis"):
+                events.append(
+                    {
+                        "event_type": "application.perception_analysis",
+                        "properties": {"analysis": conv["analysis"]},
                     }
                 )
             if conv.get("shutdown_reason"):

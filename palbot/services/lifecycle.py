@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from palbot.pal_api import errors as api_errors
@@ -12,7 +13,7 @@ from palbot.pal_api.models import CallbackEvent
 from palbot.services.audit import AuditTrail
 from palbot.services.conversations import ConversationService
 from palbot.services.errors import NoKey
-from palbot.services.ports import MessagesFor
+from palbot.services.ports import MessagesFor, Posted
 from palbot.services.reconcile import Reconciler
 from palbot.services.runtime import Runtime
 from palbot.services.validation import is_id
@@ -22,6 +23,15 @@ from palbot.store.offloop import BACKGROUND
 log = logging.getLogger("palbot.lifecycle")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 MAX_CALLBACK_BYTES = 2_000_000
+TRANSCRIPT = "application.transcription_ready"
+RESULT_EVENTS = (
+    TRANSCRIPT,
+    "application.perception_analysis",
+    "application.recording_ready",
+)
+RESULTS_GRACE_SECONDS = 120.0  # after an end, upstream's callbacks have had their chance
+RESULTS_WINDOW_SECONDS = 24 * 3600.0  # older conversations are not looked at again
+DONE = Posted(True)  # nothing (more) to show
 KNOWN_EVENTS = (
     "system.replica_joined",
     "system.shutdown",
@@ -47,6 +57,22 @@ def transcript_lines(transcript: Any, pal_name: str) -> list[str]:
     return lines
 
 
+def _event_of(conversation_id: str, raw: dict[str, Any]) -> CallbackEvent | None:
+    """A result among a verbose conversation's `events`, as the callback that would have
+    brought it (other events are not results: None)."""
+    kind = raw.get("event_type")
+    props = raw.get("properties")
+    if kind not in RESULT_EVENTS or not isinstance(props, dict):
+        return None
+    return CallbackEvent(
+        conversation_id=conversation_id,
+        event_type=str(kind),
+        message_type="application",
+        timestamp=str(raw.get("timestamp") or ""),
+        properties=props,
+    )
+
+
 class Lifecycle:
     def __init__(
         self,
@@ -61,6 +87,8 @@ class Lifecycle:
         self.audit = audit
         self.messages_for = messages_for
         self.reconciler = reconciler
+        # summaries are updated one at a time per conversation (striped: a bounded set)
+        self._summaries = [asyncio.Lock() for _ in range(64)]
 
     async def accept(self, token: str, event: CallbackEvent) -> tuple[int, str]:
         """Validate and record a callback; returns (HTTP status, what happened). Work on Slack
@@ -120,20 +148,35 @@ class Lifecycle:
 
     async def deliver(self, record: ConversationRecord, event: CallbackEvent) -> None:
         """Apply the event; it counts as handled only once its effect is delivered, so a
-        failed Slack call leaves it for upstream's retry (or palbot's next look)."""
+        failed Slack call leaves it for upstream's retry (or palbot's next look). A result
+        posted in the thread is then linked from the conversation's message."""
         store, db = self.rt.store.conversations, self.rt.db
         try:
-            delivered = await self.apply(record, event)
+            posted = await self.apply(record, event)
         except Exception:
             await db(store.release_event, event.conversation_id, event.event_type)
             raise
-        if delivered:
-            await db(store.event_delivered, event.conversation_id, event.event_type)
-        else:
+        if not posted.ok:
             await db(store.release_event, event.conversation_id, event.event_type)
+            return
+        await db(store.event_delivered, event.conversation_id, event.event_type, posted.link)
+        if posted.link:
+            await self._summarise(record.conversation_id)
 
-    async def apply(self, record: ConversationRecord, event: CallbackEvent) -> bool:
-        """Show the event; True once it is shown (or there is nothing to show)."""
+    async def _summarise(self, conversation_id: str) -> None:
+        """The ended conversation's message links to every result posted so far (one update
+        at a time per conversation, so a slower one never hides a newer link)."""
+        lock = self._summaries[hash(conversation_id) % len(self._summaries)]
+        async with lock:
+            store, db = self.rt.store.conversations, self.rt.db
+            latest = await db(store.get, conversation_id)
+            messages = await self.messages_for(latest.team_id) if latest else None
+            if latest is None or messages is None or latest.status != "ended":
+                return
+            await messages.results_ready(latest, await db(store.result_links, conversation_id))
+
+    async def apply(self, record: ConversationRecord, event: CallbackEvent) -> Posted:
+        """Show the event; ok once it is shown (or there is nothing to show)."""
         messages = await self.messages_for(record.team_id)
         props, kind = event.properties, event.event_type
         if kind == "system.shutdown":  # recorded even where nothing can be posted any more
@@ -141,18 +184,20 @@ class Lifecycle:
             await self.convs.record_end(
                 messages, record.conversation_id, ended_by=None, reason=reason
             )
-            return True
+            return DONE
         if messages is None:
             log.info("no way to post for %s: callback %s not shown", record.team_id, kind)
-            return True  # uninstalled: nothing will ever show it
+            return DONE  # uninstalled: nothing will ever show it
         if kind == "system.replica_joined":
             current = await self.rt.db(self.rt.store.conversations.get, record.conversation_id)
             if current is not None and current.status == "active":  # not after an end
-                return await messages.joined(await self.convs.with_join_link(current))
-            return True
+                shown = await messages.joined(await self.convs.with_join_link(current))
+                return Posted(shown)
+            return DONE
         if kind == "application.transcription_ready":
-            pal = record.pal_name or "PAL"
-            lines = transcript_lines(props.get("transcript"), pal)
+            latest = await self.rt.db(self.rt.store.conversations.get, record.conversation_id)
+            record = latest or record  # its end time, for the file's heading
+            lines = transcript_lines(props.get("transcript"), record.pal_name or "PAL")
             return await messages.transcript(record, lines)
         if kind == "application.recording_ready":
             where = props.get("storage_uri") or props.get("s3_key") or "the PAL account's storage"
@@ -161,8 +206,50 @@ class Lifecycle:
             return await messages.recording_ready(record, str(where), seconds)
         if kind == "application.perception_analysis":
             analysis = str(props.get("analysis") or "").strip()
-            return await messages.perception(record, analysis) if analysis else True
+            return await messages.perception(record, analysis) if analysis else DONE
         log.info("ignored callback event %s", kind)
+        return DONE
+
+    # ---- results a callback never brought -------------------------------------------
+
+    async def fetch_missing_results(self, grace: float = RESULTS_GRACE_SECONDS) -> int:
+        """For conversations that ended over `grace` seconds ago (within a day) with no
+        transcript callback: ask the PAL API (`GET …?verbose=true`) and post what its events
+        hold, each claimed as a callback would be (so a late callback never posts it twice).
+        Returns how many results were posted."""
+        now = datetime.now(UTC)
+        before = (now - timedelta(seconds=grace)).isoformat().replace("+00:00", "Z")
+        after = (now - timedelta(seconds=RESULTS_WINDOW_SECONDS)).isoformat().replace("+00:00", "Z")
+        store, db = self.rt.store.conversations, self.rt.db
+        waiting = await db(store.awaiting_results, TRANSCRIPT, before, after)
+        posted = 0
+        for record in waiting:
+            try:
+                client = await self.rt.pal_client(record.team_id, max_retries=1)
+                conv = await client.get_conversation(record.conversation_id, verbose=True)
+            except (NoKey, api_errors.PalApiError) as exc:
+                log.info("no verbose look at %s: %s", record.conversation_id, type(exc).__name__)
+                continue
+            for raw in conv.events or []:
+                event = _event_of(record.conversation_id, raw)
+                if event is None or not await db(self._claim_now, record, event):
+                    continue
+                await self.deliver(record, event)
+                posted += 1
+        return posted
+
+    def _claim_now(self, record: ConversationRecord, event: CallbackEvent) -> bool:
+        """On a store thread: claim a result found upstream as its callback would be."""
+        if not self.rt.store.conversations.first_event(event.conversation_id, event.event_type):
+            return False
+        self.audit.record_now(
+            "conversation.callback",
+            "ok",
+            team_id=record.team_id,
+            channel_id=record.channel_id,
+            target=event.conversation_id,
+            detail={"event_type": event.event_type, "known": True, "via": "verbose"},
+        )
         return True
 
     # ---- the poller ----------------------------------------------------------------
@@ -200,6 +287,7 @@ class Lifecycle:
             try:
                 if await self.rt.leading("poller", interval):
                     await self.poll_once()
+                    await self.fetch_missing_results()
             except Exception:
                 log.exception("conversation poller round failed")
             await asyncio.sleep(interval)

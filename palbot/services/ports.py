@@ -23,6 +23,15 @@ class MessageRef:
     call_id: str | None = None  # a native call card registered with it (Slack's Calls API)
 
 
+@dataclass(frozen=True)
+class Posted:
+    """A result posted in a conversation's thread (`ok`), and where it can be seen (`link`,
+    where the chat has one): the conversation's message links to it."""
+
+    ok: bool
+    link: str | None = None
+
+
 class PostRefused(Exception):
     """The chat surface refused to post (not in the channel, archived, rate-limited…).
     `message` is written for the person who asked; `code` is the platform's own word."""
@@ -65,11 +74,19 @@ class ConversationMessages(Protocol):
         """A live conversation's message: the key is gone, palbot can no longer end it."""
         ...
 
-    async def transcript(self, record: ConversationRecord, lines: list[str]) -> bool: ...
+    async def transcript(self, record: ConversationRecord, lines: list[str]) -> Posted:
+        """The whole transcript in the thread, as a readable file ("Speaker: words")."""
+        ...
+
     async def recording_ready(
         self, record: ConversationRecord, where: str, duration: float | None
-    ) -> bool: ...
-    async def perception(self, record: ConversationRecord, analysis: str) -> bool: ...
+    ) -> Posted: ...
+    async def perception(self, record: ConversationRecord, analysis: str) -> Posted: ...
+    async def results_ready(self, record: ConversationRecord, links: dict[str, str]) -> bool:
+        """The ended conversation's message summarises it again, now linking to the results
+        in its thread (`links`: event type → link)."""
+        ...
+
     async def tell(self, user_id: str, text: str) -> bool:
         """A private word to one person (plain text; the surface escapes it)."""
         ...

@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from palbot.services.ports import MessageRef, PostRefused
+from palbot.services.ports import MessageRef, Posted, PostRefused
 from palbot.slack.blocks import conversations as conv_blocks
 from palbot.slack.text import cut
 from palbot.store.models import ConversationRecord
@@ -152,37 +152,42 @@ class SlackConversationMessages:
     async def key_removed(self, record: ConversationRecord) -> bool:
         return await self._update(record, conv_blocks.join_message(record, key_removed=True))
 
-    async def transcript(self, record: ConversationRecord, lines: list[str]) -> bool:
-        inline = conv_blocks.transcript_message(lines)
-        if inline is not None:
-            return await self._thread(record, inline)
+    async def transcript(self, record: ConversationRecord, lines: list[str]) -> Posted:
+        """The whole transcript as a text file in the thread (never cut, never a wall of
+        messages); without the files:write scope, as thread messages (long ones cut)."""
+        if not lines:
+            return await self._thread(record, conv_blocks.transcript_message([]))
         if not record.channel_id or not record.message_ts:
-            return True  # nowhere to post it, now or later
-        full = "\n".join(lines)
-        pal = record.pal_name or "PAL"
-        try:  # too long for messages: the whole transcript as a file, never cut
-            await self.client.files_upload_v2(
+            return Posted(True)  # nowhere to post it, now or later
+        upload = conv_blocks.transcript_file(record, lines)
+        try:
+            answer = await self.client.files_upload_v2(
                 channel=record.channel_id,
                 thread_ts=record.thread_ts or record.message_ts,
-                filename=f"transcript-{record.conversation_id}.txt",
-                title=f"Transcript: {cut(pal, 80)}",
-                content=full,
-                initial_comment=f"Transcript ({len(lines)} turns, {len(full):,} characters).",
+                filename=upload.filename,
+                title=upload.title,
+                content=upload.content,
+                initial_comment=upload.comment,
             )
         except SlackApiError as exc:
             log.warning("transcript upload failed: %s", exc.response.get("error"))
             if slack_error_code(exc) not in ("missing_scope", "not_allowed_token_type"):
-                return False  # a passing failure: upstream's retry (or a later one) posts it
-            return await self._thread(record, conv_blocks.transcript_not_uploaded_message())
-        return True
+                return Posted(False)  # a passing failure: upstream's retry (or a later look)
+            return await self._thread(record, conv_blocks.transcript_inline_message(lines))
+        files = answer.get("files") or [answer.get("file") or {}]
+        link = next((str(f["permalink"]) for f in files if f.get("permalink")), None)
+        return Posted(True, link)
 
     async def recording_ready(
         self, record: ConversationRecord, where: str, duration: float | None
-    ) -> bool:
+    ) -> Posted:
         return await self._thread(record, conv_blocks.recording_message(where, duration))
 
-    async def perception(self, record: ConversationRecord, analysis: str) -> bool:
+    async def perception(self, record: ConversationRecord, analysis: str) -> Posted:
         return await self._thread(record, conv_blocks.perception_message(analysis))
+
+    async def results_ready(self, record: ConversationRecord, links: dict[str, str]) -> bool:
+        return await self._update(record, conv_blocks.ended_message(record, links))
 
     async def start_settled(self, record: ConversationRecord, started: bool) -> bool:
         """A direct message to the starter: how a start whose outcome was unknown ended."""
@@ -200,19 +205,26 @@ class SlackConversationMessages:
             log.warning("could not tell %s: %s", user_id, exc.response.get("error"))
             return False
 
-    async def _thread(self, record: ConversationRecord, message: dict[str, Any]) -> bool:
+    async def _thread(self, record: ConversationRecord, message: dict[str, Any]) -> Posted:
+        """A reply in the conversation's thread, and its permalink."""
         if not record.channel_id or not record.message_ts:
-            return True  # nowhere to post it, now or later
+            return Posted(True)  # nowhere to post it, now or later
         try:
-            await self.client.chat_postMessage(
+            posted = await self.client.chat_postMessage(
                 channel=record.channel_id,
                 thread_ts=record.thread_ts or record.message_ts,  # a reply's thread is its own
                 **_posted(message),
             )
-            return True
         except SlackApiError as exc:
             log.warning("thread reply failed: %s", exc.response.get("error"))
-            return False
+            return Posted(False)
+        try:
+            found = await self.client.chat_getPermalink(
+                channel=str(posted["channel"]), message_ts=str(posted["ts"])
+            )
+        except SlackApiError:
+            return Posted(True)  # posted; the summary just has no link to it
+        return Posted(True, str(found.get("permalink") or "") or None)
 
     async def _update(self, record: ConversationRecord, content: dict[str, Any]) -> bool:
         if not record.channel_id or not record.message_ts:

@@ -236,7 +236,14 @@ class FakeSlack:
             files = args.get("files") or []
             return {
                 "ok": True,
-                "files": [{"id": f.get("id"), "title": f.get("title")} for f in files],
+                "files": [
+                    {
+                        "id": f.get("id"),
+                        "title": f.get("title"),
+                        "permalink": f"https://fake.slack.com/files/{f.get('id')}",
+                    }
+                    for f in files
+                ],
             }
         if method == "oauth.v2.access":
             code = args.get("code")

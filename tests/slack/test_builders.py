@@ -127,9 +127,18 @@ MESSAGES = {
     "unconfirmed_start": lambda: conversations.unconfirmed_start_message(EVIL, "U1"),
     "active_list": lambda: conversations.active_list_message(EVIL, [record()] * 30),
     "active_list_empty": lambda: conversations.active_list_message("capped", []),
-    "transcript": lambda: conversations.transcript_message([f"{EVIL[:30]}: hi"] * 20),
+    "transcript_inline": lambda: conversations.transcript_inline_message([f"{EVIL[:30]}: hi"] * 20),
+    "transcript_inline_long": lambda: conversations.transcript_inline_message(
+        ["PAL: " + "y" * 3000] * 5
+    ),
     "transcript_empty": lambda: conversations.transcript_message([]),
-    "transcript_not_uploaded": conversations.transcript_not_uploaded_message,
+    "ended_with_results": lambda: conversations.ended_message(
+        record(status="ended", ended_at="2026-11-26T01:09:00Z"),
+        {
+            "application.transcription_ready": "https://fake.slack.com/files/F1",
+            "application.recording_ready": "https://x|<!channel>",  # never a link
+        },
+    ),
     "recording": lambda: conversations.recording_message(EVIL, 42.0),
     "perception": lambda: conversations.perception_message(EVIL),
     "unfamiliar_note": lambda: common.message(
@@ -156,8 +165,21 @@ def test_every_message_is_valid_and_safe(name: str) -> None:
     no_ping(message)
 
 
-def test_long_transcripts_go_up_as_a_file_not_a_message() -> None:
-    assert conversations.transcript_message(["PAL: " + "y" * 3000] * 5) is None
+def test_a_transcript_file_is_readable_text_and_an_inline_one_says_it_was_cut() -> None:
+    done = record(pal_name="Coach", status="ended", ended_at="2026-11-26T01:09:00Z")
+    upload = conversations.transcript_file(
+        done.model_copy(update={"conversation_name": None}),
+        ["Coach: Hello?", "Participant: *Hi* <!here>"],
+    )
+    assert upload.filename == "transcript-c123.txt"
+    assert upload.content.startswith("Conversation with Coach\n")
+    assert "lasted 9 min 0 s" in upload.content
+    assert "\n\nCoach: Hello?\n\nParticipant: *Hi* <!here>\n" in upload.content  # as said
+    assert "2 turns" in upload.comment
+    cut_short = json.dumps(MESSAGES["transcript_inline_long"]())
+    assert "Cut short" in cut_short and "files:write" in cut_short
+    linked = json.dumps(MESSAGES["ended_with_results"]())
+    assert "<https://fake.slack.com/files/F1|Transcript>" in linked and "Recording" not in linked
 
 
 def test_text_builders_say_what_happened() -> None:

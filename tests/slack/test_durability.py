@@ -186,18 +186,15 @@ def test_a_transcript_whose_first_post_fails_is_still_delivered(
         "timestamp": "2026-11-26T01:00:00Z",
         "properties": {"transcript": [{"role": "user", "content": "hello there"}]},
     }
-    fake_slack.fail_next("chat.postMessage", error="internal_error", status=500)
+    fake_slack.fail_next("files.getUploadURLExternal", error="internal_error", status=500)
     assert post_callback(palbot, token, transcript).json()["result"] == "accepted"
     palbot.settle()
-    assert not any(
-        "hello there" in json.dumps(c.args) for c in fake_slack.of("chat.postMessage") if c.result
-    )
+    assert fake_slack.of("files.completeUploadExternal") == []  # not posted
     # upstream retries: processed, not answered "duplicate", and the transcript is posted
     assert post_callback(palbot, token, transcript).json()["result"] == "accepted"
-    fake_slack.wait_for(
-        "chat.postMessage",
-        where=lambda c: c.result is not None and "hello there" in json.dumps(c.args),
-    )
+    [done] = fake_slack.wait_for("files.completeUploadExternal")
+    assert done.result is not None
+    assert "Participant: hello there" in b"".join(fake_slack.uploads.values()).decode()
     palbot.settle()
     assert post_callback(palbot, token, transcript).json()["result"] == "duplicate"
 

@@ -14,7 +14,7 @@ import httpx
 
 from tests.conftest import SANDBOX_KEY, SandboxHandle
 from tests.fakes.slack_api import FakeSlack
-from tests.slack.blockkit import check_message
+from tests.slack.blockkit import check_message, render
 from tests.slack.conftest import PalbotHandle
 from tests.slack.test_conversations import started
 from tests.slack.test_pals import make_pal
@@ -47,7 +47,7 @@ def wait(predicate: Any, timeout: float = 10.0) -> Any:
 
 def test_full_happy_path(make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle) -> None:
     palbot = make_palbot(public=True)
-    conv = start_one(palbot, fake_slack, sandbox, "Interview")
+    conv = start_one(palbot, fake_slack, sandbox, "Interview", pal_name="Coach")
     sent = sandbox.requests("POST", "/v2/conversations")[0]["body"]
     token = sandbox.callback_token(conv.conversation_id)
     assert token and len(token) >= 40
@@ -72,18 +72,29 @@ def test_full_happy_path(make_palbot: Any, fake_slack: FakeSlack, sandbox: Sandb
         and record.end_reason == ("max_call_duration reached")
         and record.ended_by is None
     )
-    transcript = fake_slack.wait_for(
+    # the transcript: a readable file in the thread, never a wall of messages
+    [upload] = fake_slack.wait_for("files.completeUploadExternal")
+    assert upload.args.get("thread_ts") == conv.message_ts
+    assert "Transcript (8 turns" in str(upload.args.get("initial_comment"))
+    content = b"".join(fake_slack.uploads.values()).decode()
+    assert "\n\nCoach: Question 1: tell me more?\n\nParticipant: Answer 1" in content
+    fake_slack.wait_for(
         "chat.postMessage",
         where=lambda c: (
-            c.args.get("thread_ts") == conv.message_ts and "Transcript" in json.dumps(c.args)
+            c.args.get("thread_ts") == conv.message_ts
+            and "Perception analysis" in json.dumps(c.args)
         ),
     )
-    text = json.dumps(transcript[-1].args)
-    check_message(transcript[-1].args)
-    assert "Question 1" in text and "Participant:" in text
-    fake_slack.wait_for(
-        "chat.postMessage", where=lambda c: "Perception analysis" in json.dumps(c.args)
-    )
+    # the channel message sums it up and links to the results in its thread
+    summary = fake_slack.wait_for(
+        "chat.update", where=lambda c: "Perception analysis" in json.dumps(c.args)
+    )[-1]
+    check_message(summary.args)
+    said = render(summary.args["blocks"])
+    assert "Started by <@U_USER>" in said and "maximum call duration" in said
+    assert "lasted" in said and "Results in the thread" in said
+    assert "https://fake.slack.com/files/F" in json.dumps(summary.args)  # the transcript
+    assert "https://fake.slack.com/archives/" in json.dumps(summary.args)  # the analysis
     assert set(wait(lambda: len(callbacks_of(palbot)) >= 4 and callbacks_of(palbot))) == {
         "system.replica_joined",
         "system.shutdown",
@@ -99,12 +110,14 @@ def test_end_from_slack_then_callbacks(
     palbot = make_palbot(public=True)
     conv = start_one(palbot, fake_slack, sandbox)
     palbot.slack.command(f"end {conv.conversation_id}")
-    fake_slack.wait_for("chat.postMessage", where=lambda c: "Transcript" in json.dumps(c.args))
+    fake_slack.wait_for("files.completeUploadExternal")
+    wait(lambda: "application.perception_analysis" in callbacks_of(palbot))
     palbot.settle()
     updates = [c for c in fake_slack.of("chat.update") if "ended" in json.dumps(c.args)]
     # whichever arrives first, our end or upstream's shutdown callback, the message ends up
-    # saying who ended it, without a Join button
-    assert 1 <= len(updates) <= 2
+    # saying who ended it, without a Join button (then, again, with links to the results)
+    ends = [c for c in updates if "Results in the thread" not in json.dumps(c.args)]
+    assert 1 <= len(ends) <= 2
     assert "ended by &lt;" not in json.dumps(updates[-1].args)
     assert "ended by <@U_USER>" in json.dumps(updates[-1].args)
     assert "conversation_join" not in json.dumps(updates[-1].args)

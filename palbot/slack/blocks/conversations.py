@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -328,7 +329,28 @@ def join_message(
     return {"text": f"Conversation with {escape(pal)}: join at {record.url}", "blocks": blocks}
 
 
-def ended_message(record: ConversationRecord) -> dict[str, Any]:
+RESULTS = (
+    ("application.transcription_ready", "Transcript"),
+    ("application.perception_analysis", "Perception analysis"),
+    ("application.recording_ready", "Recording"),
+)
+
+
+def _results_line(links: dict[str, str]) -> str | None:
+    """ "Results in the thread: Transcript · Recording", each a link to itself."""
+    shown = [
+        f"<{links[kind]}|{label}>"
+        for kind, label in RESULTS
+        if links.get(kind, "").startswith("https://") and not set("|<> ") & set(links[kind])
+    ]
+    return f":paperclip: Results in the thread: {' · '.join(shown)}" if shown else None
+
+
+def ended_message(
+    record: ConversationRecord, links: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The conversation's message once it ended: who started it, why it ended, how long it
+    lasted, and (`links`, as they are posted) its results in the thread."""
     if record.test_mode:
         return test_message(record)
     if record.ended_by:
@@ -344,6 +366,9 @@ def ended_message(record: ConversationRecord) -> dict[str, Any]:
             f"{inline_code(record.conversation_id)}"
         ),
     ]
+    results = _results_line(links or {})
+    if results:
+        blocks.append(context(results))
     if record.slack_call_id:  # the call card shows it ended, and its length
         blocks.append({"type": "call", "call_id": record.slack_call_id})
     return {
@@ -460,41 +485,67 @@ def conversations_message(
     return message(f"{len(live)} live conversations", blocks)
 
 
-INLINE_TRANSCRIPT_CHARS = 2800 * 4  # longer transcripts go up as a file
+INLINE_TRANSCRIPT_CHARS = 2800 * 4  # as thread messages (no files:write): cut past this
 
 
-def transcript_message(lines: list[str]) -> dict[str, Any] | None:
-    """The transcript as thread messages' blocks, or None when it is too long (a file then)."""
-    if not lines:
-        return message(
-            ":memo: The transcript is ready, but it is empty.",
-            [section(":memo: The transcript is ready, but it is empty.")],
-        )
-    if len("\n".join(lines)) > INLINE_TRANSCRIPT_CHARS:
-        return None
+@dataclass(frozen=True)
+class TranscriptFile:
+    filename: str
+    title: str
+    content: str
+    comment: str
+
+
+def transcript_file(record: ConversationRecord, lines: list[str]) -> TranscriptFile:
+    """The whole transcript as a readable text file: a heading, then each turn as
+    "Speaker: words", a blank line between turns. Plain text: nothing in it is markup."""
+    pal = record.pal_name or record.pal_id
+    heading = [f"Conversation with {pal}"]
+    if record.conversation_name:
+        heading.append(record.conversation_name)
+    when = (record.created_at or "")[:16].replace("T", " ")
+    lasted = duration_text(record.created_at, record.ended_at)
+    facts = [f"started {when} UTC" if when else "", f"lasted {lasted}" if lasted else ""]
+    facts.append(f"conversation {record.conversation_id}")
+    content = "\n".join(
+        [" · ".join(heading), " · ".join(f for f in facts if f), "", "\n\n".join(lines), ""]
+    )
+    turns = f"{len(lines)} turn{'s' if len(lines) != 1 else ''}"
+    return TranscriptFile(
+        filename=f"transcript-{record.conversation_id}.txt",
+        title=cut(f"Transcript: {pal}", 250),
+        content=content,
+        comment=f":memo: Transcript ({turns}, {len(content):,} characters).",
+    )
+
+
+def transcript_message(lines: list[str]) -> dict[str, Any]:
+    """An empty transcript, said in one line (no file for nothing)."""
+    text = ":memo: The transcript is ready, but it is empty."
+    return message(text, [section(text)])
+
+
+def transcript_inline_message(lines: list[str]) -> dict[str, Any]:
+    """The transcript as thread messages' blocks, where no file can be uploaded (no
+    files:write scope): cut past INLINE_TRANSCRIPT_CHARS, and says so."""
     blocks: list[dict[str, Any]] = [section(":memo: *Transcript*")]
-    chunk = ""
+    chunk, total, cut_short = "", 0, False
     for line in lines:
         speaker, _, said = line.partition(": ")
         entry = f"*{escape(speaker)}:* {escape(said)}\n"
+        if total + len(entry) > INLINE_TRANSCRIPT_CHARS:
+            cut_short = True
+            break
         if len(chunk) + len(entry) > 2900:
             blocks.append(section(chunk))
             chunk = ""
-        chunk += entry
+        chunk += cut(entry, 2900)
+        total += len(entry)
     if chunk:
         blocks.append(section(chunk))
+    if cut_short:
+        blocks.append(context("Cut short: palbot needs the `files:write` scope to post it whole."))
     return message(f"Transcript ({len(lines)} turns)", blocks)
-
-
-def transcript_not_uploaded_message() -> dict[str, Any]:
-    return message(
-        ":memo: The transcript is ready but could not be uploaded here (palbot needs the "
-        "files:write scope).",
-        [
-            section(":memo: The transcript is ready but could not be uploaded"),
-            context("palbot needs the `files:write` scope."),
-        ],
-    )
 
 
 def recording_message(where: str, duration: float | None) -> dict[str, Any]:

@@ -72,5 +72,6 @@ V6 = ["ALTER TABLE conversations ADD COLUMN slack_call_id text"]
 V7 = [
     "ALTER TABLE conversations ADD COLUMN private integer",
     "ALTER TABLE conversations ADD COLUMN thread_ts text",
+    "ALTER TABLE conversation_events ADD COLUMN link text",
 ]
 MIGRATIONS: list[list[str]] = [V1_V3, [], [], V4, V5, V6, V7]

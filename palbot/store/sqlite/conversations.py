@@ -244,13 +244,39 @@ class SqliteConversationStore:
             )
             return cur.rowcount > 0
 
-    def event_delivered(self, conversation_id: str, event_type: str) -> None:
+    def event_delivered(
+        self, conversation_id: str, event_type: str, link: str | None = None
+    ) -> None:
+        """Delivered; `link`: where its result can be seen (a permalink), if it has one."""
         with self.db.write() as conn:
             conn.execute(
-                "UPDATE conversation_events SET delivered_at = ? WHERE conversation_id = ? "
-                "AND event_type = ?",
-                (utc_now(), conversation_id, event_type),
+                "UPDATE conversation_events SET delivered_at = ?, link = COALESCE(?, link) "
+                "WHERE conversation_id = ? AND event_type = ?",
+                (utc_now(), link, conversation_id, event_type),
             )
+
+    def result_links(self, conversation_id: str) -> dict[str, str]:
+        """The delivered results that have a link, by event type."""
+        rows = self.db.conn.execute(
+            "SELECT event_type, link FROM conversation_events WHERE conversation_id = ? "
+            "AND delivered_at IS NOT NULL AND link IS NOT NULL",
+            (conversation_id,),
+        ).fetchall()
+        return {str(r[0]): str(r[1]) for r in rows}
+
+    def awaiting_results(
+        self, event_type: str, ended_before: str, ended_after: str
+    ) -> list[ConversationRecord]:
+        """Ended conversations (not tests) whose `event_type` was never received, which ended
+        between `ended_after` and `ended_before` (ISO times): for a look upstream."""
+        rows = self.db.conn.execute(
+            "SELECT * FROM conversations c WHERE status = 'ended' AND COALESCE(test_mode, 0) = 0 "
+            "AND ended_at < ? AND ended_at > ? AND NOT EXISTS (SELECT 1 FROM "
+            "conversation_events e WHERE e.conversation_id = c.conversation_id "
+            "AND e.event_type = ?) ORDER BY ended_at",
+            (ended_before, ended_after, event_type),
+        )
+        return [_record(r) for r in rows]
 
     def release_event(self, conversation_id: str, event_type: str) -> None:
         """Delivery failed: forget the event, so upstream's retry is processed."""

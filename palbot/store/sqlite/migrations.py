@@ -186,11 +186,13 @@ def v6_slack_calls(db: sqlite_utils.Database) -> None:
 
 
 def v7_private_and_threaded(db: sqlite_utils.Database) -> None:
-    """A private start (its link only in the starter's DM, the room behind a token), and a
-    join message posted in a thread (a start from a message): results go to that thread."""
+    """A private start (its link only in the starter's DM, the room behind a token), a join
+    message posted in a thread (a start from a message), and a link to each posted result."""
     conversations = db.table("conversations")
     conversations.add_column("private", int)
     conversations.add_column("thread_ts", str)
+    # where a result posted in the thread lives (a permalink), for the message's summary
+    db.table("conversation_events").add_column("link", str)
 
 
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
