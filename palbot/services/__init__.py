@@ -40,6 +40,7 @@ class Services:
         limits = LimitsService(rt, audit)
         permissions = PermissionService(rt, audit)
         keys = KeyService(rt, audit)
+        conversations = ConversationService(rt, audit, limits)
         return cls(
             rt=rt,
             audit=audit,
@@ -47,8 +48,8 @@ class Services:
             key_removal=KeyRemoval(rt, keys),
             pals=PalService(rt, audit, permissions),
             limits=limits,
-            conversations=ConversationService(rt, audit, limits),
+            conversations=conversations,
             installs=InstallService(rt, audit),
-            home=HomeQuery(rt, audit),
+            home=HomeQuery(rt, audit, conversations),
             permissions=permissions,
         )

@@ -33,6 +33,7 @@ from palbot.store.models import ConversationRecord, Limits, Outcome
 
 log = logging.getLogger("palbot.conversations")
 DELIVERED_FLUSH_SECONDS = 0.2
+LIVE_BUDGET_SECONDS = 2.5  # asking the PAL API for the live list, at most
 MAX_CALL_SECONDS = 3600  # the PAL API's documented maximum call duration
 MEETING_TOKEN_SECONDS = 2 * 3600.0  # kept (encrypted) while a private call may still be joined
 DEBOUNCE_SECONDS = 5.0  # the same start, by the same person, repeated within this is one action
@@ -105,6 +106,21 @@ class StartResult:
     active: list[ConversationRecord] = field(default_factory=list)
     concurrency_limited: bool = False
     pending: bool = False  # the outcome is not known yet: palbot is checking
+
+
+@dataclass
+class LiveCalls:
+    """The account's live conversations: those started from this workspace, and those the PAL
+    API knows of that were started elsewhere (`started_outside_slack`). `unchecked` says the
+    PAL API could not be asked: then only palbot's own are listed."""
+
+    calls: list[ConversationRecord]
+    unchecked: str | None = None
+
+
+def started_outside_slack(record: ConversationRecord) -> bool:
+    """A live conversation the PAL API reported that palbot did not start."""
+    return not record.started_by
 
 
 @dataclass
@@ -519,8 +535,8 @@ class ConversationService:
         except api_errors.ConcurrencyLimit as exc:
             await self.fail(start.accepted, "error", exc.user_message, error="ConcurrencyLimit")
             await self._failed(start, exc.user_message)
-            active = await self.active(req.actor.team_id)
-            raise StartFailed(exc.user_message, active=active, capped=True) from None
+            live = await self.live(req.actor.team_id)  # the account's: from Slack or not
+            raise StartFailed(exc.user_message, active=live.calls, capped=True) from None
         except api_errors.PalApiError as exc:
             if isinstance(exc, api_errors.NotFound):
                 self.rt.remember_pal(req.actor.team_id, req.pal_id, None)  # gone since cached
@@ -590,6 +606,10 @@ class ConversationService:
             if is_id(conversation_id)
             else None
         )
+        if record is None and is_id(conversation_id) and await is_admin():
+            outside = await self._end_outside(actor, conversation_id, ticket)
+            if outside is not None:
+                return outside
         if record is None or record.team_id != actor.team_id:
             await ticket.close("invalid", reason="unknown id")
             raise Invalid(
@@ -624,6 +644,28 @@ class ConversationService:
         await ticket.close("ok")
         return EndResult(record)
 
+    async def _end_outside(
+        self, actor: Actor, conversation_id: str, ticket: Accepted
+    ) -> EndResult | None:
+        """An admin ends a conversation of the account that was started outside Slack (the
+        live list offers it); None when the PAL API does not know it either."""
+        try:
+            client = await self.rt.pal_client(actor.team_id)
+            conv = await client.get_conversation(conversation_id)
+        except (NoKey, api_errors.NotFound, api_errors.InvalidRequest):
+            return None
+        record = self._outside_record(actor.team_id, conv)
+        if conv.status not in (None, "active"):
+            await ticket.close("ok", already_ended=True, outside_slack=True)
+            return EndResult(record, already_ended=True)
+        try:
+            await client.end_conversation(conversation_id)
+        except api_errors.PalApiError as exc:
+            await ticket.close("error", error=type(exc).__name__, outside_slack=True)
+            raise
+        await ticket.close("ok", outside_slack=True)
+        return EndResult(record)
+
     async def record_end(
         self,
         messages: ConversationMessages | None,
@@ -642,6 +684,47 @@ class ConversationService:
         return True
 
     # ---- reads -----------------------------------------------------------------------
+
+    async def live(self, team_id: str, budget: float = LIVE_BUDGET_SECONDS) -> LiveCalls:
+        """The live conversations of this workspace's PAL account (`GET /v2/conversations?
+        status=active`), palbot's own with what palbot knows of them, those started outside
+        Slack marked so; conversations another workspace started are never shown."""
+        own = [r for r in await self.active(team_id) if not r.test_mode]
+        try:
+            client = await self.rt.pal_client(team_id, deadline=budget, max_retries=0)
+            page = await client.list_conversations(status="active", limit=100)
+        except NoKey:
+            return LiveCalls(own, "No PAL API key is connected.")
+        except api_errors.PalApiError as exc:
+            return LiveCalls(own, exc.user_message)
+        upstream = [c for c in page.data if c.status in (None, "active")]
+        known = await self.rt.db(self._known, [c.conversation_id for c in upstream])
+        mine = {r.conversation_id for r in own}
+        outside = [
+            self._outside_record(team_id, conv)
+            for conv in upstream
+            if conv.conversation_id not in mine and conv.conversation_id not in known
+        ]
+        return LiveCalls(own + outside)
+
+    def _known(self, conversation_ids: list[str]) -> set[str]:
+        """On a store thread: which of these palbot recorded (in any workspace)."""
+        store = self.rt.store.conversations
+        return {i for i in conversation_ids if store.get(i) is not None}
+
+    def _outside_record(self, team_id: str, conv: Conversation) -> ConversationRecord:
+        pal_id = conv.pal_id or ""
+        return ConversationRecord(
+            conversation_id=conv.conversation_id,
+            team_id=team_id,
+            pal_id=pal_id,
+            pal_name=self.rt.pal_names.get(f"{team_id}:{pal_id}") if pal_id else None,
+            conversation_name=conv.conversation_name,
+            started_by="",  # not started from Slack
+            status="active",
+            url=conv.conversation_url,
+            created_at=conv.created_at or "",
+        )
 
     async def active(self, team_id: str) -> list[ConversationRecord]:
         return await self.rt.db(self.rt.store.conversations.list_active, team_id)

@@ -49,6 +49,7 @@ class FakeSlack:
             # conversations.replies: (channel, thread_ts) → the thread's messages, oldest first
             self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
             self.user_names: dict[str, str] = {}  # users.info's profile.display_name
+            self.granted_scopes: list[str] | None = None  # sent as x-oauth-scopes, if set
             self.socket_acks: dict[str, Any] = {}
             self.socket_connections = 0
             self._socket: WebSocket | None = None
@@ -150,7 +151,10 @@ class FakeSlack:
                 )
             return JSONResponse({"ok": False, "error": failure["error"]})
         call.result = self.answer(method, args, token)
-        return JSONResponse(call.result)
+        headers = {}
+        if self.granted_scopes is not None:  # as Slack says on every answer to a token
+            headers["x-oauth-scopes"] = ",".join(self.granted_scopes)
+        return JSONResponse(call.result, headers=headers)
 
     def answer(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
         n = next(self._counter)

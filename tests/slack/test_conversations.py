@@ -434,6 +434,15 @@ def test_concurrent_starts_cannot_both_pass_a_limit(
     assert len(sandbox.requests("POST", "/v2/conversations")) == 1
 
 
+def conversations_answer(palbot: PalbotHandle, fake: FakeSlack, user: str = USER) -> Any:
+    """`/pal conversations` as `user` sees it: "Looking up…" at once, then the list."""
+    before = len(fake.responses)
+    ack = palbot.slack.command("conversations", user=user).json()
+    assert "Looking up the live conversations" in render(ack["blocks"])
+    answer = fake.wait_response(count=before + 1)[-1]
+    return answer.args
+
+
 def test_conversations_lists_live_and_recent_with_join_and_end_where_allowed(
     palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
 ) -> None:
@@ -448,7 +457,7 @@ def test_conversations_lists_live_and_recent_with_join_and_end_where_allowed(
     mine, theirs = sorted(
         palbot.store.conversations.list_active("T1"), key=lambda r: r.conversation_name or ""
     )
-    body = palbot.slack.command("conversations").json()
+    body = conversations_answer(palbot, fake_slack)
     check_message(body)
     text = render(body["blocks"])
     assert "Live conversations (2)" in text
@@ -469,7 +478,7 @@ def test_conversations_lists_live_and_recent_with_join_and_end_where_allowed(
     ]
     assert joins == [mine.url, theirs.url] or joins == [theirs.url, mine.url]
     assert "Recent" in text and "Trial · <@U_USER> · test" in text
-    admin = palbot.slack.command("conversations", user=ADMIN).json()
+    admin = conversations_answer(palbot, fake_slack, ADMIN)
     admin_ends = {
         e["value"]
         for b in admin["blocks"]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from palbot.services.conversations import started_outside_slack
 from palbot.slack import ids
 from palbot.slack.blocks.common import message
 from palbot.slack.metadata import ModalMetadata
@@ -247,7 +248,7 @@ def reason_text(reason: str | None) -> str:
 
 
 def _title(record: ConversationRecord) -> str:
-    pal_name = record.pal_name or record.pal_id
+    pal_name = record.pal_name or record.pal_id or "a PAL"
     pal = escape(cut(pal_name, 150))
     given = record.conversation_name or ""
     if given.strip().lower() == f"conversation with {pal_name}".strip().lower():
@@ -400,28 +401,43 @@ def active_list_message(
     intro = escape(intro)  # often upstream's words: never markup
     blocks: list[dict[str, Any]] = [section(f":warning: {intro}")]
     for record in records[:20]:
-        line: dict[str, Any] = {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": cut(
-                    f"{_title(record)} · started by <@{escape(record.started_by)}> · "
-                    f"{inline_code(record.conversation_id)}",
-                    3000,
-                ),
-            },
-        }
+        line: dict[str, Any] = section(
+            cut(f"{live_line(record)} · {inline_code(record.conversation_id)}", 3000)
+        )
         if may_end is None or record.conversation_id in may_end:
             line["accessory"] = end_button(record.conversation_id)
         blocks.append(line)
     if not records:
         blocks.append(
             context(
-                "palbot knows of no active conversation started from this "
-                "workspace; others may have been started outside Slack."
+                "Neither palbot nor the PAL API lists an active conversation for this "
+                "workspace's account right now."
             )
         )
     return message(intro, blocks)
+
+
+def live_line(record: ConversationRecord, now: str | None = None) -> str:
+    """One live conversation in a list: the PAL and name, who started it where (or that it
+    was started outside Slack), how long it has run, and whether it is private."""
+    if started_outside_slack(record):
+        who = ":globe_with_meridians: started outside Slack"
+    else:
+        who = f"started by <@{escape(record.started_by)}>"
+        if record.channel_id and not record.private:
+            who += f" in <#{escape(record.channel_id)}>"
+    running = duration_text(record.created_at, now or utc_now()) if record.created_at else None
+    return (
+        f"{_title(record)} · {who}"
+        + (f" · {running} so far" if running else "")
+        + (" · :lock: private" if record.private else "")
+    )
+
+
+def joinable(record: ConversationRecord) -> bool:
+    """Whether a list offers Join: palbot's own, open rooms (a private room's link is its
+    starter's alone, in their DM; a call started elsewhere is not palbot's to hand out)."""
+    return bool(record.url) and not record.private and not started_outside_slack(record)
 
 
 def conversations_message(
@@ -429,22 +445,25 @@ def conversations_message(
     recent: list[ConversationRecord],
     may_end: set[str],
     now: str | None = None,
+    unchecked: str | None = None,
 ) -> dict[str, Any]:
-    """`/pal conversations`: the live ones (Join, End where the person may end them) and the
-    recent ones; each id copyable for `/pal end`."""
+    """`/pal conversations`: the account's live ones, from Slack or not (Join, End where the
+    person may end them), and the recent ones; each id copyable for `/pal end`. `unchecked`:
+    why the PAL API could not be asked (then only palbot's own are listed)."""
     live = [r for r in active if not r.test_mode][:20]
     blocks: list[dict[str, Any]] = [header(f"Live conversations ({len(live)})")]
-    for record in live:
-        running = duration_text(record.created_at, now or utc_now())
-        line = (
-            f"{_title(record)} · started by <@{escape(record.started_by)}>"
-            + (f" in <#{escape(record.channel_id)}>" if record.channel_id else "")
-            + (f" · {running} so far" if running else "")
-            + f"\n{inline_code(record.conversation_id)}"
+    if unchecked:
+        blocks.append(
+            context(
+                f":warning: The PAL API could not be asked ({escape(cut(unchecked, 200))}): "
+                "only conversations started from Slack are listed."
+            )
         )
+    for record in live:
+        line = f"{live_line(record, now)}\n{inline_code(record.conversation_id)}"
         blocks.append(section(cut(line, 3000)))
         buttons = []
-        if record.url:
+        if joinable(record):
             buttons.append(
                 button(
                     "Join",
@@ -459,7 +478,7 @@ def conversations_message(
         if buttons:
             blocks.append(actions(*buttons))
     if not live:
-        blocks.append(context("No live conversation was started from this workspace."))
+        blocks.append(context("No live conversation right now."))
     ended = [r for r in recent if r.status in ("ended", "failed") or r.test_mode][:10]
     if ended:
         blocks.append(divider())

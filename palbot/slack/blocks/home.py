@@ -6,7 +6,7 @@ from typing import Any
 
 from palbot.slack import ids
 from palbot.slack.blocks.admin import limits_text
-from palbot.slack.blocks.conversations import end_button
+from palbot.slack.blocks.conversations import end_button, joinable, live_line
 from palbot.slack.text import (
     actions,
     button,
@@ -44,6 +44,8 @@ def home_view(
     active: list[ConversationRecord] | None = None,
     viewer: str = "",
     started_today: int = 0,
+    live_unchecked: str | None = None,
+    missing_scopes: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """App Home for everyone (Create, Start, the live calls, the PALs) and, for admins, the key,
     the limits with today's usage, and the last audit lines."""
@@ -66,37 +68,69 @@ def home_view(
                 + ("Connect one below." if is_admin else "A workspace admin can connect one.")
             )
         )
-    blocks += _live(active or [], viewer, is_admin)
+    blocks += _live(active or [], viewer, is_admin, live_unchecked)
     blocks += _pals(pals, pals_error, pals_total)
     blocks += _recent(conversations)
     if is_admin:
-        blocks += _admin(workspace, started_today, len(active or []), audit)
+        from_slack = len([r for r in active or [] if r.started_by])  # what the limits count
+        blocks += _admin(workspace, started_today, from_slack, audit)
+        blocks += _reinstall(missing_scopes or frozenset())
     return {"type": "home", "blocks": blocks[:100]}
 
 
-def _live(active: list[ConversationRecord], viewer: str, is_admin: bool) -> list[dict[str, Any]]:
+def _live(
+    active: list[ConversationRecord], viewer: str, is_admin: bool, unchecked: str | None
+) -> list[dict[str, Any]]:
+    """The account's live calls: Join where the list may offer it, End for their starter
+    (any, for an admin; one started outside Slack, only an admin)."""
     blocks: list[dict[str, Any]] = [divider(), header(f"Live conversations ({len(active)})")]
+    if unchecked:
+        blocks.append(
+            context(
+                f":warning: The PAL API could not be asked ({escape(cut(unchecked, 200))}): "
+                "only conversations started from Slack are listed."
+            )
+        )
     if not active:
         blocks.append(context("None right now."))
     for record in active[:10]:
-        name = escape(cut(record.pal_name or record.pal_id, 100))
-        title = escape(cut(record.conversation_name or "", 100))
-        blocks.append(
-            section(
-                f":large_green_circle: *{name}*{' · ' + title if title else ''} · started by "
-                f"<@{escape(record.started_by)}> · {inline_code(record.conversation_id)}"
-            )
-        )
+        line = f":large_green_circle: {live_line(record)} · {inline_code(record.conversation_id)}"
+        blocks.append(section(cut(line, 3000)))
         buttons = []
-        if record.url:
+        if joinable(record):  # a private room's link (with its token) is in its starter's DM
             buttons.append(
                 button("Join", ids.CONVERSATION_JOIN, record.conversation_id, url=record.url)
             )
-        if is_admin or record.started_by == viewer:
+        if is_admin or (record.started_by and record.started_by == viewer):
             buttons.append(end_button(record.conversation_id))
         if buttons:
             blocks.append(actions(*buttons))
     return blocks
+
+
+# what each optional scope brings, for an install that was made before palbot asked for it
+FEATURE_SCOPES = (
+    ("calls:write", "Slack's native call card on each conversation's message"),
+    ("links:write", "conversation links pasted in Slack unfurled into a live card"),
+    ("channels:history", "a whole thread as a PAL's context (the message shortcut)"),
+    ("files:write", "each call's transcript as a file in its thread"),
+)
+
+
+def _reinstall(missing: frozenset[str]) -> list[dict[str, Any]]:
+    """Admins: the features this install lacks, and how to turn them on."""
+    lacking = [(scope, what) for scope, what in FEATURE_SCOPES if scope in missing]
+    if not lacking:
+        return []
+    lines = "\n".join(f"• {what} (`{scope}`)" for scope, what in lacking)
+    return [
+        section(
+            ":sparkles: *Turned off until palbot is reinstalled*\n"
+            f"{lines}\n"
+            "Reinstall palbot from its app page (or *Add to Slack* again): Slack then asks to "
+            "approve the new permissions, and these come on. Nothing is lost meanwhile."
+        )
+    ]
 
 
 def _pals(

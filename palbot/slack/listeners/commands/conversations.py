@@ -68,8 +68,14 @@ async def end(ctx: Ctx) -> None:
 
 
 async def list_conversations(ctx: Ctx) -> None:
+    """The account's live conversations, as the PAL API lists them (those started outside
+    Slack too), then the recent ones from Slack."""
     convs = ctx.services.conversations
-    active = await convs.active(ctx.actor.team_id)
+    await ctx.working("Looking up the live conversations…")
+    live = await convs.live(ctx.actor.team_id)
     recent = await convs.recent(ctx.actor.team_id, 20)
-    may_end = await endable(ctx, active)
-    await ctx.ack(conv_blocks.conversations_message(active, recent, may_end))
+    may_end = await endable(ctx, live.calls)
+    message = conv_blocks.conversations_message(
+        live.calls, recent, may_end, unchecked=live.unchecked
+    )
+    await ctx.answer(message)

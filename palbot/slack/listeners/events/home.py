@@ -9,6 +9,7 @@ from slack_sdk.errors import SlackApiError
 from palbot.services.runtime import Actor
 from palbot.slack.blocks.home import home_view
 from palbot.slack.context import Ctx
+from palbot.slack.scopes import missing_scopes
 
 log = logging.getLogger("palbot.home")
 
@@ -34,6 +35,8 @@ async def publish_home(ctx: Ctx) -> None:
         active=data.active,
         viewer=viewer.user_id,
         started_today=data.started_today,
+        live_unchecked=data.live_unchecked,
+        missing_scopes=await missing_scopes(ctx.client) if is_admin else None,
     )
     try:
         await ctx.client.views_publish(user_id=viewer.user_id, view=view)
