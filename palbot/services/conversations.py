@@ -707,6 +707,25 @@ class ConversationService:
         ]
         return LiveCalls(own + outside)
 
+    async def look_up(self, team_id: str, conversation_id: str) -> ConversationRecord | None:
+        """A conversation someone linked to, as this workspace may see it: palbot's record
+        (never another workspace's), or else what the PAL API says of it under this
+        workspace's key (marked as started outside Slack); None when neither knows it."""
+        if not is_id(conversation_id):
+            return None
+        record = await self.rt.db(self.rt.store.conversations.get, conversation_id)
+        if record is not None:
+            return record if record.team_id == team_id else None
+        try:
+            client = await self.rt.pal_client(team_id, deadline=LIVE_BUDGET_SECONDS)
+            conv = await client.get_conversation(conversation_id)
+        except (NoKey, api_errors.PalApiError):
+            return None
+        found = self._outside_record(team_id, conv)
+        if conv.status not in (None, "active"):
+            found = found.model_copy(update={"status": "ended"})
+        return found
+
     def _known(self, conversation_ids: list[str]) -> set[str]:
         """On a store thread: which of these palbot recorded (in any workspace)."""
         store = self.rt.store.conversations

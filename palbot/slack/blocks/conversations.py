@@ -434,6 +434,24 @@ def live_line(record: ConversationRecord, now: str | None = None) -> str:
     )
 
 
+def unfurl_card(record: ConversationRecord, now: str | None = None) -> dict[str, Any]:
+    """A conversation link pasted in Slack, unfurled: the PAL, whether the call is live, and
+    End (Slack shows the card to everyone; palbot checks who clicks)."""
+    if record.status == "active":
+        state = f":large_green_circle: *Live* · {live_line(record, now)}"
+    else:
+        lasted = duration_text(record.created_at, record.ended_at)
+        how = f" · lasted {lasted}" if lasted else ""
+        state = f":white_circle: *Ended* · {_title(record)}{how}"
+    blocks: list[dict[str, Any]] = [
+        section(cut(state, 3000)),
+        context(f"PAL conversation {inline_code(record.conversation_id)} · palbot"),
+    ]
+    if record.status == "active":
+        blocks.append(actions(end_button(record.conversation_id)))
+    return {"blocks": blocks}
+
+
 def joinable(record: ConversationRecord) -> bool:
     """Whether a list offers Join: palbot's own, open rooms (a private room's link is its
     starter's alone, in their DM; a call started elsewhere is not palbot's to hand out)."""
