@@ -6,6 +6,8 @@ palbot's own, with the Join button, as before."""
 from __future__ import annotations
 
 import json
+import time
+from datetime import datetime
 from typing import Any
 
 from tests.conftest import SandboxHandle
@@ -39,14 +41,18 @@ def test_the_call_card_follows_the_conversation_from_add_to_end(
     users = joined.args["users"]
     users = json.loads(users) if isinstance(users, str) else users
     assert users == [{"external_id": f"pal:{conv.pal_id}", "display_name": "Coach"}]
-    # it ends upstream: the card ends with the conversation's duration
+    # it ends upstream, over a second later: the card ends with the conversation's duration
+    time.sleep(1.1)
     sandbox.shutdown(conv.conversation_id, "max_call_duration reached")
     wait(lambda: "system.shutdown" in callbacks_of(palbot))
     [ended] = fake_slack.wait_for("calls.end")
     record = palbot.store.conversations.get(conv.conversation_id)
     assert record is not None and record.status == "ended"
     assert ended.args["id"] == call_id
-    assert int(ended.args["duration"]) >= 0
+    # the right duration: the conversation's own, from its creation to its recorded end
+    began = datetime.fromisoformat(record.created_at.replace("Z", "+00:00"))
+    over = datetime.fromisoformat((record.ended_at or "").replace("Z", "+00:00"))
+    assert int(ended.args["duration"]) == int((over - began).total_seconds()) >= 1
     last = fake_slack.of("chat.update")[-1]
     assert card(last) == [{"type": "call", "call_id": call_id}]
     assert "conversation_join" not in json.dumps(last.args)
