@@ -70,6 +70,11 @@ class Reconciler:
         self.messages_for = messages_for
         self._lock = asyncio.Lock()
 
+    @property
+    def running(self) -> bool:
+        """A round is under way in this process."""
+        return self._lock.locked()
+
     async def run_once(self, grace: float | None = None) -> ReconcileReport:
         """Settle every open start older than `grace` seconds; bring undelivered messages up
         to date. One round at a time in this process."""

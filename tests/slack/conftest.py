@@ -52,9 +52,13 @@ class PalbotHandle:
 
     def settle(self, timeout: float = 10.0) -> None:
         """Wait until palbot has no after-ack work running (what earlier requests started),
-        and its delivery marks are written."""
+        no reconciliation round under way, and its delivery marks are written."""
         deadline = time.monotonic() + timeout
-        while self.bot.rt.background_tasks or self.bot.convs.pending_marks:
+        while (
+            self.bot.rt.background_tasks
+            or self.bot.convs.pending_marks
+            or self.bot.reconciler.running  # a round may be showing a start it settled
+        ):
             assert time.monotonic() < deadline, "palbot's background work did not finish"
             time.sleep(0.005)
 
