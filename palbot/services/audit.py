@@ -11,11 +11,11 @@ once, for code already on a store thread (inside a transaction) or with no loop 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from palbot.services.runtime import Actor
-from palbot.store.models import AuditAction, AuditEntry, Outcome
+from palbot.store.models import AuditAction, AuditEntry, NewEntry, Outcome
 
 T = TypeVar("T")
 Run = Callable[..., Awaitable[Any]]
@@ -49,6 +49,17 @@ class Accepted:
             channel_id=self.channel_id,
             detail={"accepted_seq": self.seq, **detail},
         )
+
+
+@dataclass(frozen=True)
+class Ask:
+    """An action to write down as `accepted` (see `AuditTrail.accept_many_now`)."""
+
+    action: AuditAction
+    actor: Actor
+    target: str | None = None
+    channel_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 class AuditTrail:
@@ -131,6 +142,34 @@ class AuditTrail:
             action, "accepted", actor, target=target, channel_id=channel_id, detail=detail
         )
         return Accepted(self, action, actor, row.seq, target, channel_id or actor.channel_id)
+
+    def accept_many_now(self, asks: list[Ask]) -> list[Accepted]:
+        """`accepted` rows for several actions at once, in order (one append on the store)."""
+        rows = self.store.audit.append_many(
+            [
+                NewEntry(
+                    ask.action,
+                    "accepted",
+                    team_id=ask.actor.team_id or None,
+                    user_id=ask.actor.user_id or None,
+                    channel_id=ask.channel_id or ask.actor.channel_id,
+                    target=ask.target,
+                    detail=ask.detail,
+                )
+                for ask in asks
+            ]
+        )
+        return [
+            Accepted(
+                self,
+                ask.action,
+                ask.actor,
+                row.seq,
+                ask.target,
+                ask.channel_id or ask.actor.channel_id,
+            )
+            for ask, row in zip(asks, rows, strict=True)
+        ]
 
     def resume(
         self, action: AuditAction, actor: Actor, seq: int, *, target: str | None = None

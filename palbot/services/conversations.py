@@ -21,7 +21,7 @@ from urllib.parse import quote
 from palbot.pal_api import PalApiClient
 from palbot.pal_api import errors as api_errors
 from palbot.pal_api.models import Conversation
-from palbot.services.audit import Accepted, AuditTrail
+from palbot.services.audit import Accepted, Ask, AuditTrail
 from palbot.services.errors import Denied, Duplicate, Invalid, NoKey, UserError
 from palbot.services.group_commit import GroupCommit
 from palbot.services.limits import LimitsService
@@ -37,6 +37,11 @@ LIVE_BUDGET_SECONDS = 2.5  # asking the PAL API for the live list, at most
 MAX_CALL_SECONDS = 3600  # the PAL API's documented maximum call duration
 MEETING_TOKEN_SECONDS = 2 * 3600.0  # kept (encrypted) while a private call may still be joined
 DEBOUNCE_SECONDS = 5.0  # the same start, by the same person, repeated within this is one action
+HANDLED = "That request was already handled; no second conversation was started."
+DEBOUNCED = (
+    "You just started a conversation with this PAL here; palbot did not start a second one. "
+    "Wait a few seconds to start another."
+)
 TEST_ENDED = "test conversation: nobody joins, nothing is billed"
 LOST_CREATE_TEXT = (
     "The PAL API did not confirm the conversation in time, and palbot has not found it among "
@@ -229,54 +234,85 @@ class ConversationService:
     def _write_starts(
         self, items: list[tuple[StartRequest, str, str | None]]
     ) -> list[AcceptedStart | BaseException]:
-        """On a store thread: the starts waiting at this moment, one commit, each in a
-        savepoint of its own (a refused one leaves no trace, the others go through)."""
-        out: list[AcceptedStart | BaseException] = []
-        with self.rt.store.transaction():
-            for req, attempt_id, token in items:
-                try:
-                    with self.rt.store.db.savepoint():
-                        out.append(self._write_start(req, attempt_id, token))
-                except UserError as exc:
-                    out.append(exc)
-        return out
-
-    def _write_start(self, req: StartRequest, attempt_id: str, token: str | None) -> AcceptedStart:
-        """On a store thread: the key check, the claims and the rows, in one go."""
-        rt, actor = self.rt, req.actor
-        workspace = rt.store.workspaces.get(actor.team_id)
-        if workspace is None or not workspace.has_key:
-            raise NoKey()  # before anything is claimed
-        with rt.store.transaction():  # the claims, the audit row and the start: one commit
-            for key in req.dedupe_keys:
-                if not rt.store.idempotency.claim(key, team_id=actor.team_id):
-                    raise Duplicate(
-                        "That request was already handled; no second conversation was started."
-                    )
-            if not rt.store.idempotency.claim(
-                self._debounce_key(req), team_id=actor.team_id, window=DEBOUNCE_SECONDS
-            ):
-                raise Duplicate(
-                    "You just started a conversation with this PAL here; palbot did not "
-                    "start a second one. Wait a few seconds to start another."
-                )
-            ticket = self.audit.accept_now(
-                "conversation.start",
-                actor,
-                target=req.pal_id,
-                channel_id=req.channel_id,
-                detail=req.options,
+        """On a store thread: the starts waiting at this moment, written together in one
+        commit and a handful of statements whatever their number: the key checks, the
+        claims (a refused start gives back what it claimed), the `accepted` rows and the
+        `starting` rows."""
+        out: list[AcceptedStart | BaseException | None] = [None] * len(items)
+        store = self.rt.store
+        with store.transaction():
+            keys: dict[int, tuple[list[str], str]] = {}
+            taken: set[str] = set()
+            has_key: dict[str, bool] = {}
+            for i, (req, _, _) in enumerate(items):
+                team = req.actor.team_id
+                if team not in has_key:
+                    workspace = store.workspaces.get(team)
+                    has_key[team] = workspace is not None and workspace.has_key
+                mine, debounce = list(dict.fromkeys(req.dedupe_keys)), self._debounce_key(req)
+                if not has_key[team]:
+                    out[i] = NoKey()  # before anything is claimed
+                elif taken.intersection(mine):  # the same request twice in this batch
+                    out[i] = Duplicate(HANDLED)
+                elif debounce in taken:
+                    out[i] = Duplicate(DEBOUNCED)
+                else:
+                    keys[i] = (mine, debounce)
+                    taken.update(mine, (debounce,))
+            teams = {i: items[i][0].actor.team_id for i in keys}
+            claimed = store.idempotency.claim_many(
+                [(k, teams[i]) for i, (mine, _) in keys.items() for k in mine]
             )
-            rt.store.conversations.add(
+            debounced = store.idempotency.claim_many(
+                [(debounce, teams[i]) for i, (_, debounce) in keys.items()],
+                window=DEBOUNCE_SECONDS,
+            )
+            given_back: list[str] = []
+            going: list[int] = []
+            for i, (mine, debounce) in keys.items():
+                if not claimed.issuperset(mine):
+                    out[i] = Duplicate(HANDLED)
+                elif debounce not in debounced:
+                    out[i] = Duplicate(DEBOUNCED)
+                else:
+                    going.append(i)
+                    continue
+                given_back += [k for k in (*mine, debounce) if k in claimed or k in debounced]
+            store.idempotency.unclaim(given_back)
+            for i, accepted in zip(going, self._write_accepted(items, going), strict=True):
+                out[i] = accepted
+        return [o if o is not None else RuntimeError("start not written") for o in out]
+
+    def _write_accepted(
+        self, items: list[tuple[StartRequest, str, str | None]], going: list[int]
+    ) -> list[AcceptedStart]:
+        """Inside the batch's transaction: the `accepted` audit rows and the `starting` rows
+        of the starts that go ahead (two statements)."""
+        tickets = self.audit.accept_many_now(
+            [
+                Ask(
+                    "conversation.start",
+                    items[i][0].actor,
+                    target=items[i][0].pal_id,
+                    channel_id=items[i][0].channel_id,
+                    detail=items[i][0].options,
+                )
+                for i in going
+            ]
+        )
+        records = []
+        for i, ticket in zip(going, tickets, strict=True):
+            req, attempt_id, token = items[i]
+            records.append(
                 ConversationRecord(
                     conversation_id=attempt_id,
                     attempt_id=attempt_id,
                     accepted_seq=ticket.seq,
-                    team_id=actor.team_id,
+                    team_id=req.actor.team_id,
                     pal_id=req.pal_id,
                     conversation_name=req.conversation_name,
                     channel_id=req.channel_id,
-                    started_by=actor.user_id,
+                    started_by=req.actor.user_id,
                     status="starting",
                     callback_token_hash=hash_token(token) if token else None,
                     test_mode=req.test_mode,
@@ -284,7 +320,11 @@ class ConversationService:
                     thread_ts=req.thread_ts,
                 )
             )
-        return AcceptedStart(req, ticket, attempt_id, token)
+        self.rt.store.conversations.add_many(records)
+        return [
+            AcceptedStart(items[i][0], ticket, items[i][1], items[i][2])
+            for i, ticket in zip(going, tickets, strict=True)
+        ]
 
     @staticmethod
     def _debounce_key(req: StartRequest) -> str:

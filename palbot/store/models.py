@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -83,6 +84,19 @@ class ConversationRecord(BaseModel):
     attempt_id: str | None = None  # the start that made it (its id until upstream names it)
     accepted_seq: int | None = None  # the start's `accepted` audit row
     delivered: bool = False  # its message shows what it is (join message, or the failure)
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An audit row to append (its place in the chain, time and hash come when it is)."""
+
+    action: str
+    outcome: str
+    team_id: str | None = None
+    user_id: str | None = None
+    channel_id: str | None = None
+    target: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 class AuditEntry(BaseModel):

@@ -487,3 +487,53 @@ def test_conversations_lists_live_and_recent_with_join_and_end_where_allowed(
     }
     assert admin_ends == {mine.conversation_id, theirs.conversation_id}
     assert "/pal conversations" in str(palbot.slack.command("help").json())
+
+
+def test_starts_written_together_each_get_their_own_answer(palbot: PalbotHandle) -> None:
+    """A group commit's batch: each start is refused or written on its own, and a refused one
+    gives back what it claimed (so its action can be tried again), in one commit."""
+    from palbot.services.conversations import AcceptedStart, StartRequest
+    from palbot.services.errors import Duplicate, NoKey
+    from palbot.services.runtime import Actor
+
+    palbot.connect_key()
+
+    def req(user: str, key: str, team: str = "T1", name: str = "x") -> StartRequest:
+        return StartRequest(
+            actor=Actor(team, user, "C1"),
+            pal_id="p1234567",
+            channel_id="C1",
+            conversation_name=name,
+            dedupe_keys=(key,),
+        )
+
+    batch = [
+        (req("U1", "k1"), "start-a", None),
+        (req("U2", "k2", team="T_NOKEY"), "start-b", None),
+        (req("U3", "k1"), "start-c", None),  # the same request again, in the same batch
+        (req("U1", "k4"), "start-d", None),  # U1's same start again, another key: debounced
+        (req("U5", "k5", name="y"), "start-e", None),
+    ]
+    out = palbot.bot.convs._write_starts(batch)
+    assert [type(o).__name__ for o in out] == [
+        "AcceptedStart",
+        "NoKey",
+        "Duplicate",
+        "Duplicate",
+        "AcceptedStart",
+    ]
+    assert isinstance(out[1], NoKey) and isinstance(out[2], Duplicate)
+    assert "already handled" in out[2].message and "just started" in str(out[3])
+    first, last = out[0], out[4]
+    assert isinstance(first, AcceptedStart) and isinstance(last, AcceptedStart)
+    assert last.seq == first.seq + 1  # the accepted rows, in order, one chain
+    assert palbot.store.audit.verify().ok
+    rows = [palbot.store.conversations.get(a) for a in ("start-a", "start-d", "start-e")]
+    assert [r.status if r else None for r in rows] == ["starting", None, "starting"]
+    assert palbot.store.idempotency.claim("k1", team_id="T1") is False  # k1 stays claimed
+    # the next batch: U1 again at once (debounced by the store this time) gives back the key
+    # it had claimed, so the same action may be tried again once the debounce has passed
+    [again] = palbot.bot.convs._write_starts([(req("U1", "k6"), "start-f", None)])
+    assert isinstance(again, Duplicate) and "just started" in again.message
+    assert palbot.store.idempotency.claim("k6", team_id="T1") is True
+    assert palbot.store.conversations.get("start-f") is None

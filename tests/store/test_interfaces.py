@@ -7,7 +7,7 @@ import pytest
 from palbot.store import Store
 from palbot.store.crypto import hash_token
 from palbot.store.interfaces import AuditLog, ConversationStore, IdempotencyStore, WorkspaceStore
-from palbot.store.models import ConversationRecord, Limits
+from palbot.store.models import ConversationRecord, Limits, NewEntry
 
 
 def test_workspace_key_round_trip(store: Store) -> None:
@@ -155,6 +155,64 @@ def test_idempotency(store: Store) -> None:
     assert idem.claim("debounce", window=30) is True
     assert idem.claim("debounce", window=30) is False
     assert idem.claim("debounce", window=0) is True  # the window has passed
+
+
+def test_claims_in_one_statement_say_which_are_new_and_can_be_given_back(store: Store) -> None:
+    idem: IdempotencyStore = store.idempotency
+    assert idem.claim("a", team_id="T1") is True
+    assert idem.claim_many([("a", "T1"), ("b", "T1"), ("c", "T2")]) == {"b", "c"}
+    assert idem.claim_many([("b", "T1")]) == set()
+    assert idem.claim_many([]) == set()
+    assert idem.claim_many([("d", "T1")], window=30) == {"d"}
+    assert idem.claim_many([("d", "T1"), ("e", "T1")], window=30) == {"e"}
+    assert idem.claim_many([("d", "T1")], window=0) == {"d"}  # its window has passed
+    idem.unclaim(["b", "d", "never-claimed"])
+    assert idem.claim_many([("b", "T1"), ("c", "T2"), ("d", "T1")]) == {"b", "d"}
+
+
+def test_audit_rows_appended_together_form_one_chain(store: Store) -> None:
+    audit: AuditLog = store.audit
+    first = audit.append("key.set", "ok", team_id="T1", user_id="U1")
+    rows = audit.append_many(
+        [
+            NewEntry("conversation.start", "accepted", "T1", "U1", "C1", "p1", {"n": 1}),
+            NewEntry("conversation.start", "accepted", "T2", "U2", "C2", "p2", {"n": 2}),
+        ]
+    )
+    assert [r.seq for r in rows] == [first.seq + 1, first.seq + 2]
+    assert rows[0].prev_hash == first.hash and rows[1].prev_hash == rows[0].hash
+    assert (rows[1].team_id, rows[1].channel_id, rows[1].detail) == ("T2", "C2", {"n": 2})
+    assert audit.append_many([]) == []
+    last = audit.append("key.set", "ok", team_id="T1")
+    assert last.prev_hash == rows[1].hash
+    assert audit.verify().ok and audit.verify().rows == 4
+    with pytest.raises(ValueError):  # one bad row refuses them all
+        audit.append_many([NewEntry("key.set", "ok"), NewEntry("no.such", "ok")])
+    assert audit.verify().rows == 4
+
+
+def test_conversations_added_together(store: Store) -> None:
+    convs: ConversationStore = store.conversations
+    convs.add_many(
+        [
+            ConversationRecord(
+                conversation_id=f"c{i}",
+                team_id="T1",
+                pal_id="p1",
+                started_by="U1",
+                private=i == 1,
+                thread_ts="1.2" if i == 2 else None,
+            )
+            for i in range(3)
+        ]
+    )
+    got = [convs.get(f"c{i}") for i in range(3)]
+    assert [(g.private, g.thread_ts) for g in got if g] == [
+        (False, None),
+        (True, None),
+        (False, "1.2"),
+    ]
+    convs.add_many([])
 
 
 def test_one_lease_holder_at_a_time_and_it_passes_on(store: Store) -> None:

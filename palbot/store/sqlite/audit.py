@@ -26,6 +26,7 @@ from palbot.store.models import (
     OUTCOMES,
     AuditAction,
     AuditEntry,
+    NewEntry,
     Outcome,
     VerifyResult,
     utc_now,
@@ -97,11 +98,45 @@ class SqliteAuditLog:
         target: str | None = None,
         detail: dict[str, Any] | None = None,
     ) -> AuditEntry:
-        if action not in AUDIT_ACTIONS:
-            raise ValueError(f"unknown audit action {action!r}")
-        if outcome not in OUTCOMES:
-            raise ValueError(f"unknown audit outcome {outcome!r}")
-        clean = redact(detail or {}, self.known_secrets())
+        [entry] = self.append_many(
+            [NewEntry(action, outcome, team_id, user_id, channel_id, target, detail or {})]
+        )
+        return entry
+
+    def append_many(self, entries: list[NewEntry]) -> list[AuditEntry]:
+        """Append rows in order, chained one after the other: one read of the chain's head and
+        one insert, whatever their number (a group commit's starts)."""
+        if not entries:
+            return []
+        prepared = [self._prepare(e) for e in entries]
+        with self.db.write() as conn:
+            last = conn.execute(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+            seq = last["seq"] if last else 0
+            prev_hash = last["hash"] if last else GENESIS
+            rows: list[dict[str, Any]] = []
+            for row in prepared:
+                seq += 1
+                row.update(seq=seq, at=utc_now(), prev_hash=prev_hash)
+                row["hash"] = prev_hash = self._hash(prev_hash, row)
+                rows.append(row)
+            one = f"({', '.join('?' for _ in COLUMNS)})"
+            conn.execute(
+                f"INSERT INTO audit_log ({', '.join(COLUMNS)}) VALUES "
+                + ", ".join(one for _ in rows),
+                tuple(row[c] for row in rows for c in COLUMNS),
+            )
+        return [_entry(row) for row in rows]
+
+    def _prepare(self, entry: NewEntry) -> dict[str, Any]:
+        """A row's own fields, checked and redacted (its place in the chain comes after)."""
+        if entry.action not in AUDIT_ACTIONS:
+            raise ValueError(f"unknown audit action {entry.action!r}")
+        if entry.outcome not in OUTCOMES:
+            raise ValueError(f"unknown audit outcome {entry.outcome!r}")
+        known = self.known_secrets()
+        clean = redact(entry.detail, known)
         detail_json = json.dumps(
             clean, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
         )
@@ -112,32 +147,16 @@ class SqliteAuditLog:
                 separators=(",", ":"),
                 ensure_ascii=False,
             )
-        target = redact(target, self.known_secrets()) if target else target
-        with self.db.write() as conn:
-            last = conn.execute(
-                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
-            seq = last["seq"] + 1 if last else 1
-            prev_hash = last["hash"] if last else GENESIS
-            row: dict[str, Any] = {
-                "seq": seq,
-                "at": utc_now(),
-                "team_id": team_id,
-                "user_id": user_id,
-                "channel_id": channel_id,
-                "action": action,
-                "target": target,
-                "outcome": outcome,
-                "detail": detail_json,
-                "prev_hash": prev_hash,
-            }
-            row["hash"] = self._hash(prev_hash, row)
-            conn.execute(
-                f"INSERT INTO audit_log ({', '.join(COLUMNS)}) "
-                f"VALUES ({', '.join('?' for _ in COLUMNS)})",
-                tuple(row[c] for c in COLUMNS),
-            )
-        return _entry(row)
+        target = redact(entry.target, known) if entry.target else entry.target
+        return {
+            "team_id": entry.team_id,
+            "user_id": entry.user_id,
+            "channel_id": entry.channel_id,
+            "action": entry.action,
+            "target": target,
+            "outcome": entry.outcome,
+            "detail": detail_json,
+        }
 
     def open_accepted(
         self, actions: tuple[str, ...], older_than: float, within: float = 7 * 86400

@@ -33,15 +33,25 @@ class SqliteConversationStore:
         self.db = db
 
     def add(self, record: ConversationRecord) -> None:
-        data = record.model_dump()
-        data["test_mode"] = int(record.test_mode)
-        data["delivered"] = int(record.delivered)
-        data["private"] = int(record.private)
+        self.add_many([record])
+
+    def add_many(self, records: list[ConversationRecord]) -> None:
+        """Insert conversations in one statement (a group commit's starts)."""
+        if not records:
+            return
+        rows = []
+        for record in records:
+            data = record.model_dump()
+            data["test_mode"] = int(record.test_mode)
+            data["delivered"] = int(record.delivered)
+            data["private"] = int(record.private)
+            rows.append(data)
+        one = f"({', '.join('?' for _ in FIELDS)})"
         with self.db.write() as conn:
             conn.execute(
-                f"INSERT INTO conversations ({', '.join(FIELDS)}) "
-                f"VALUES ({', '.join('?' for _ in FIELDS)})",
-                tuple(data[f] for f in FIELDS),
+                f"INSERT INTO conversations ({', '.join(FIELDS)}) VALUES "
+                + ", ".join(one for _ in rows),
+                tuple(data[f] for data in rows for f in FIELDS),
             )
 
     def _one(self, where: str, args: tuple[Any, ...]) -> ConversationRecord | None:
@@ -317,6 +327,43 @@ class SqliteIdempotencyStore:
                     (key, team_id, utc_now(), cutoff),
                 )
             return cur.rowcount > 0
+
+    def claim_many(
+        self, keys: list[tuple[str, str | None]], *, window: float | None = None
+    ) -> set[str]:
+        """Claim several (key, team_id) at once, in one statement: the keys claimed now (with
+        `window`, those also whose claim is older than that). Keys must be distinct."""
+        if not keys:
+            return set()
+        now = utc_now()
+        values = ", ".join("(?, ?, ?)" for _ in keys)
+        args: list[Any] = [v for key, team in keys for v in (key, team, now)]
+        if window is None:
+            conflict = "ON CONFLICT(key) DO NOTHING"
+        else:
+            cutoff = _iso(datetime.now(UTC) - timedelta(seconds=window))
+            conflict = (
+                "ON CONFLICT(key) DO UPDATE SET created_at = excluded.created_at "
+                "WHERE idempotency_keys.created_at < ?"
+            )
+            args.append(cutoff)
+        with self.db.write() as conn:
+            rows = conn.execute(
+                f"INSERT INTO idempotency_keys (key, team_id, created_at) VALUES {values} "
+                f"{conflict} RETURNING key",
+                tuple(args),
+            ).fetchall()
+        return {str(r[0]) for r in rows}
+
+    def unclaim(self, keys: list[str]) -> None:
+        """Give claims back (their action was refused for another reason, in the same write)."""
+        if not keys:
+            return
+        with self.db.write() as conn:
+            conn.execute(
+                f"DELETE FROM idempotency_keys WHERE key IN ({', '.join('?' for _ in keys)})",
+                tuple(keys),
+            )
 
     def purge(self, older_than: str) -> int:
         with self.db.write() as conn:
