@@ -1,7 +1,7 @@
 """Group commit: the acks' writes that arrive while one is being written go together, in one
-hop to the store's thread and one transaction, each inside a savepoint of its own (one item's
-refusal rolls back only that item). A burst of starts then costs a handful of store jobs and
-commits, not one per start."""
+hop to the store's thread and one transaction; the writer answers each item on its own (one
+item's refusal leaves no trace and does not refuse the others). A burst of starts then costs a
+handful of store jobs, commits and statements, not so many per start."""
 
 from __future__ import annotations
 
