@@ -281,19 +281,3 @@ def test_running_servers_are_seen_by_their_leases(store: Store) -> None:
     assert store.running_servers() == []
     store.leases.acquire("reconcile", "host:1:abc", ttl=30)
     assert store.running_servers() == ["host:1:abc"]
-
-
-def test_a_savepoint_rolls_back_its_own_part_only(store: Store) -> None:
-    """Group commit relies on it: one refused start in a batch leaves no trace, the others stay."""
-    import pytest
-
-    with store.transaction():
-        assert store.idempotency.claim("k-kept", team_id="T1")
-        with pytest.raises(ValueError), store.db.savepoint():
-            assert store.idempotency.claim("k-undone", team_id="T1")
-            raise ValueError("this part is refused")
-        with store.db.savepoint():
-            assert store.idempotency.claim("k-after", team_id="T1")
-    assert not store.idempotency.claim("k-kept", team_id="T1")
-    assert not store.idempotency.claim("k-after", team_id="T1")
-    assert store.idempotency.claim("k-undone", team_id="T1")  # rolled back: free again

@@ -132,20 +132,6 @@ class PgDatabase:
         self._serving.add(threading.get_ident())
 
     @contextlib.contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """Inside a write transaction: a part that rolls back alone if it raises."""
-        conn = self.conn
-        conn.execute("SAVEPOINT part")
-        try:
-            yield
-        except BaseException:
-            conn.execute("ROLLBACK TO SAVEPOINT part")
-            conn.execute("RELEASE SAVEPOINT part")
-            raise
-        else:
-            conn.execute("RELEASE SAVEPOINT part")
-
-    @contextlib.contextmanager
     def write(self) -> Iterator[PgConnection]:
         """One write transaction; writers from every process queue on one advisory lock."""
         conn = self.conn

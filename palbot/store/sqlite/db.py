@@ -138,20 +138,6 @@ class Database:
             self._local.busy_ms = ms
 
     @contextlib.contextmanager
-    def savepoint(self) -> Iterator[None]:
-        """Inside a write transaction: a part that rolls back alone if it raises."""
-        conn = self.conn
-        conn.execute("SAVEPOINT part")
-        try:
-            yield
-        except BaseException:
-            conn.execute("ROLLBACK TO SAVEPOINT part")
-            conn.execute("RELEASE SAVEPOINT part")
-            raise
-        else:
-            conn.execute("RELEASE SAVEPOINT part")
-
-    @contextlib.contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction taken at once (BEGIN IMMEDIATE), so writers queue, never fork."""
         conn = self.conn
