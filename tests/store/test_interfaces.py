@@ -281,3 +281,35 @@ def test_running_servers_are_seen_by_their_leases(store: Store) -> None:
     assert store.running_servers() == []
     store.leases.acquire("reconcile", "host:1:abc", ttl=30)
     assert store.running_servers() == ["host:1:abc"]
+
+
+def test_a_dropped_postgresql_connection_is_replaced_without_failing_a_call(
+    postgres_server: object, postgres_url: str
+) -> None:
+    """A restart or failover drops every idle connection: the next read, and the next write,
+    still succeed (a statement that changed nothing is sent again on a new connection)."""
+    import psycopg
+    from cryptography.fernet import Fernet
+
+    from palbot.store.postgres.store import open_postgres_store
+    from tests.pg import PostgresServer
+
+    assert isinstance(postgres_server, PostgresServer)
+    store = open_postgres_store(postgres_url, Fernet.generate_key().decode())
+    try:
+        store.workspaces.set_pal_key("T1", "sk-test-dropped-01", set_by="U1")
+        database = postgres_url.rsplit("/", 1)[1]
+        for attempt in range(2):  # a read first, then a write first
+            with psycopg.connect(postgres_server.admin_url, autocommit=True) as admin:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    (database,),
+                )
+            if attempt == 0:
+                assert store.workspaces.get("T1").has_key  # type: ignore[union-attr]
+            row = store.audit.append("key.set", "ok", team_id="T1")
+            assert row.seq >= 1
+        assert store.audit.verify().ok
+    finally:
+        store.close()

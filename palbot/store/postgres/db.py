@@ -18,7 +18,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -79,18 +79,44 @@ def translate(sql: str) -> str:
     return _PLACEHOLDER.sub("%s", out)
 
 
-class PgConnection:
-    """The slice of sqlite3.Connection the store uses, over a psycopg connection."""
+_SAFE_TO_RESEND = re.compile(r"^\s*(SELECT|BEGIN)\b", re.IGNORECASE)
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+
+class PgConnection:
+    """The slice of sqlite3.Connection the store uses, over a psycopg connection.
+
+    A connection the server dropped while it sat idle (a restart, a failover, an idle timeout)
+    is replaced on its next use: a statement that cannot have changed anything (a read, or the
+    BEGIN of a write) is sent again once on a new connection, so the request it serves does not
+    fail. Anything sent inside a transaction is never resent: its outcome is the caller's."""
+
+    def __init__(
+        self, conn: psycopg.Connection[Any], revive: Callable[[], psycopg.Connection[Any]]
+    ) -> None:
         self.raw = conn
+        self._revive = revive
 
     @property
     def in_transaction(self) -> bool:
         return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self.raw.execute(translate(sql), tuple(params))
+        return self._send(sql, lambda raw: raw.execute(translate(sql), tuple(params)))
+
+    def execute_script(self, sql: str) -> Any:
+        """Several statements, no parameters, in one round trip (BEGIN; SET …; SELECT …)."""
+        return self._send(sql, lambda raw: raw.execute(sql.encode()))
+
+    def _send(self, sql: str, send: Callable[[psycopg.Connection[Any]], Any]) -> Any:
+        idle = not self.in_transaction
+        try:
+            return send(self.raw)
+        except psycopg.OperationalError:
+            if not (idle and self.raw.closed and _SAFE_TO_RESEND.match(sql)):
+                raise
+            log.warning("a database connection was lost while idle: reconnected")
+            self.raw = self._revive()
+            return send(self.raw)
 
 
 class PgDatabase:
@@ -110,12 +136,18 @@ class PgDatabase:
             raise DatabaseError(f"cannot use the PostgreSQL database: {exc}".strip()) from None
 
     def _connect(self) -> PgConnection:
+        return PgConnection(self._open(), self._open)
+
+    def _open(self) -> psycopg.Connection[Any]:
+        """A new connection for this thread, with this thread's session settings."""
         raw: psycopg.Connection[Any] = psycopg.connect(
             self.url, autocommit=True, row_factory=_row_factory
         )
+        for setting in getattr(self._local, "session", ()):
+            raw.execute(setting.encode())
         with self._lock:
             self._all.append(raw)
-        return PgConnection(raw)
+        return raw
 
     @property
     def conn(self) -> PgConnection:
@@ -128,7 +160,9 @@ class PgDatabase:
 
     def serve_from_this_thread(self, busy_ms: int = SERVING_LOCK_TIMEOUT_MS) -> None:
         """As SQLite's: the serving loop waits at most `busy_ms` for the write lock."""
-        self.conn.execute(f"SET lock_timeout = {int(busy_ms)}")
+        setting = f"SET lock_timeout = {int(busy_ms)}"
+        self._local.session = (setting,)  # kept on a new connection too
+        self.conn.execute_script(setting)
         self._serving.add(threading.get_ident())
 
     @contextlib.contextmanager
@@ -142,16 +176,16 @@ class PgDatabase:
         serving = on_store_thread and urgent_here()  # a request waits for this write
         if serving and time.monotonic() < self._fail_fast_until:
             raise StoreBusy()
-        raw = conn.raw
         wait = SERVING_LOCK_TIMEOUT_MS if serving else BACKGROUND_LOCK_TIMEOUT_MS
         timeout = f"SET LOCAL lock_timeout = {wait}; " if on_store_thread else ""
         try:  # BEGIN, the wait and the lock in one round trip
-            raw.execute(f"BEGIN; {timeout}SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+            conn.execute_script(f"BEGIN; {timeout}SELECT pg_advisory_xact_lock({WRITE_LOCK})")
         except pg_errors.LockNotAvailable:
-            raw.execute("ROLLBACK")
+            conn.raw.execute("ROLLBACK")
             if serving:
                 self._fail_fast_until = time.monotonic() + FAIL_FAST_SECONDS
             raise StoreBusy() from None
+        raw = conn.raw  # (a new one, if the old one had been dropped)
         try:
             yield conn
         except BaseException:
