@@ -69,7 +69,11 @@ class StartRequest:
     max_call_duration: int | None = None  # seconds, within the workspace's limit
     closed_captions: bool = False
     private: bool = False  # the link only to the starter (a DM), the room behind a token
-    thread_ts: str | None = None  # post the join message in this thread
+    thread_ts: str | None = None  # post the join message in this thread (never for a private one)
+
+    def __post_init__(self) -> None:
+        if self.private:  # its messages live in the starter's DM, not in a channel's thread
+            self.thread_ts = None
 
     @property
     def options(self) -> dict[str, Any]:

@@ -141,3 +141,20 @@ def test_plain_text_drops_what_slack_hides_and_marks() -> None:
     assert to_plain("snake_case_name and 2*3*4") == "snake_case_name and 2*3*4"
     assert to_plain("a\u202eb\x07c") == "abc"
     assert fit_lines(["one", "two", "three"], 12, "H:") == "H:\nthree"
+
+
+def test_a_private_start_from_a_message_goes_to_the_dm_not_the_thread(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
+    palbot.slack.message_shortcut(SHORTCUT, {"user": "U_ANN", "ts": "1700000600.0", "text": "hi"})
+    view = fake_slack.wait_for("views.open")[-1].args["view"]
+    palbot.slack.submit(view, {"pal_id": pal_id, "private": True})
+    started(palbot, fake_slack)
+    [placeholder] = fake_slack.of("chat.postMessage")
+    assert placeholder.args["channel"] == "U_USER" and "thread_ts" not in placeholder.args
+    [conv] = palbot.store.conversations.list_active("T1")
+    assert conv.private and conv.thread_ts is None
+    [sent] = sandbox.requests("POST", "/v2/conversations")
+    assert sent["body"]["conversational_context"] == "From Slack:\nu_ann: hi"  # users.info name
