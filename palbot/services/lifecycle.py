@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,8 @@ RESULT_EVENTS = (
     "application.recording_ready",
 )
 RESULTS_GRACE_SECONDS = 120.0  # after an end, upstream's callbacks have had their chance
-RESULTS_WINDOW_SECONDS = 24 * 3600.0  # older conversations are not looked at again
+RESULTS_WINDOW_SECONDS = 2 * 3600.0  # older conversations are not looked at again
+RESULTS_RELOOK_SECONDS = 600.0  # one conversation is looked at upstream this often at most
 DONE = Posted(True)  # nothing (more) to show
 KNOWN_EVENTS = (
     "system.replica_joined",
@@ -89,6 +91,7 @@ class Lifecycle:
         self.reconciler = reconciler
         # summaries are updated one at a time per conversation (striped: a bounded set)
         self._summaries = [asyncio.Lock() for _ in range(64)]
+        self._looked: dict[str, float] = {}  # conversation → when its results were looked for
 
     async def accept(self, token: str, event: CallbackEvent) -> tuple[int, str]:
         """Validate and record a callback; returns (HTTP status, what happened). Work on Slack
@@ -213,17 +216,24 @@ class Lifecycle:
     # ---- results a callback never brought -------------------------------------------
 
     async def fetch_missing_results(self, grace: float = RESULTS_GRACE_SECONDS) -> int:
-        """For conversations that ended over `grace` seconds ago (within a day) with no
+        """For conversations that ended over `grace` seconds ago (within two hours) with no
         transcript callback: ask the PAL API (`GET …?verbose=true`) and post what its events
         hold, each claimed as a callback would be (so a late callback never posts it twice).
-        Returns how many results were posted."""
+        A conversation whose results are not there yet is looked at again after ten minutes
+        at the soonest. Returns how many results were posted."""
         now = datetime.now(UTC)
         before = (now - timedelta(seconds=grace)).isoformat().replace("+00:00", "Z")
         after = (now - timedelta(seconds=RESULTS_WINDOW_SECONDS)).isoformat().replace("+00:00", "Z")
         store, db = self.rt.store.conversations, self.rt.db
         waiting = await db(store.awaiting_results, TRANSCRIPT, before, after)
-        posted = 0
+        posted, moment = 0, time.monotonic()
+        for gone in [c for c, at in self._looked.items() if moment - at > RESULTS_WINDOW_SECONDS]:
+            del self._looked[gone]
         for record in waiting:
+            last = self._looked.get(record.conversation_id)
+            if last is not None and moment - last < RESULTS_RELOOK_SECONDS:
+                continue
+            self._looked[record.conversation_id] = moment
             try:
                 client = await self.rt.pal_client(record.team_id, max_retries=1)
                 conv = await client.get_conversation(record.conversation_id, verbose=True)

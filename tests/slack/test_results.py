@@ -79,3 +79,21 @@ def test_without_files_write_the_transcript_is_posted_in_the_thread_and_says_so(
     assert "*Coach:* Question 1: tell me more?" in said
     assert "Cut short" in said and "files:write" in said
     assert "Question 300" not in said
+
+
+def test_a_conversation_is_looked_at_upstream_at_most_every_ten_minutes(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    conv = start_one(palbot, fake_slack, sandbox, pal_name="Coach")
+    sandbox.shutdown(conv.conversation_id, "participant_left_timeout reached")
+    assert on_server(palbot, palbot.bot.lifecycle.poll_once()) == 1
+    path = f"/v2/conversations/{conv.conversation_id}"
+    sandbox.fault(method="GET", path=path, status=503, times=10)  # upstream is down
+    assert on_server(palbot, palbot.bot.lifecycle.fetch_missing_results(grace=0)) == 0
+    looks = len(sandbox.requests("GET", path))
+    assert looks >= 1
+    # the poller's next rounds, seconds later: no new look at the same conversation
+    for _ in range(3):
+        assert on_server(palbot, palbot.bot.lifecycle.fetch_missing_results(grace=0)) == 0
+    assert len(sandbox.requests("GET", path)) == looks
+    assert fake_slack.of("files.completeUploadExternal") == []
