@@ -313,3 +313,52 @@ def test_a_dropped_postgresql_connection_is_replaced_without_failing_a_call(
         assert store.audit.verify().ok
     finally:
         store.close()
+
+
+def test_one_statement_writes_on_postgresql_do_not_queue_for_the_write_lock(
+    postgres_url: str,
+) -> None:
+    """A conversation's one-row update runs on its own (no write lock: it never makes a
+    request's write wait, nor waits for one); a conditional one still has one winner."""
+    import threading
+    import time
+
+    import psycopg
+    from cryptography.fernet import Fernet
+
+    from palbot.store.postgres.db import WRITE_LOCK
+    from palbot.store.postgres.store import open_postgres_store
+
+    store = open_postgres_store(postgres_url, Fernet.generate_key().decode())
+    try:
+        store.conversations.add(
+            ConversationRecord(
+                conversation_id="c-alone", team_id="T1", pal_id="p1", started_by="U1"
+            )
+        )
+        with psycopg.connect(postgres_url, autocommit=True) as other:
+            other.execute("BEGIN")
+            other.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))  # another writer
+            began = time.monotonic()
+            store.conversations.set_call_id("c-alone", "R1")
+            store.conversations.set_message("c-alone", "C1", "1.2")
+            assert time.monotonic() - began < 0.5
+            other.execute("ROLLBACK")
+        got = store.conversations.get("c-alone")
+        assert got is not None and (got.slack_call_id, got.message_ts) == ("R1", "1.2")
+        wins: list[bool] = []
+        racers = [
+            threading.Thread(
+                target=lambda: wins.append(
+                    store.conversations.mark_ended("c-alone", ended_by=None, reason="r")
+                )
+            )
+            for _ in range(8)
+        ]
+        for racer in racers:
+            racer.start()
+        for racer in racers:
+            racer.join()
+        assert sorted(wins) == [False] * 7 + [True]
+    finally:
+        store.close()
