@@ -166,22 +166,11 @@ class PgDatabase:
         self._serving.add(threading.get_ident())
 
     @contextlib.contextmanager
-    def write(self, alone: bool = False) -> Iterator[PgConnection]:
-        """One write transaction; writers from every process queue on one advisory lock.
-
-        `alone`: the caller sends one statement that is atomic on its own and reads nothing
-        first (an UPDATE of one conversation's columns, a conditional UPDATE whose row count
-        says who won): outside a transaction it runs as is, in one round trip and without the
-        write lock, so it never makes a request's write wait. Inside one, it joins it."""
+    def write(self) -> Iterator[PgConnection]:
+        """One write transaction; writers from every process queue on one advisory lock."""
         conn = self.conn
         if conn.in_transaction:  # nested: join the outer transaction
             yield conn
-            return
-        if alone:
-            try:
-                yield conn
-            except pg_errors.LockNotAvailable:  # its row held too long by another writer
-                raise StoreBusy() from None
             return
         on_store_thread = threading.get_ident() in self._serving
         serving = on_store_thread and urgent_here()  # a request waits for this write

@@ -77,7 +77,7 @@ class SqliteConversationStore:
         self, conversation_id: str, channel_id: str, message_ts: str, pal_name: str | None = None
     ) -> None:
         """Where its message is (and, with `pal_name`, the PAL's name): one write."""
-        with self.db.write(alone=True) as conn:
+        with self.db.write() as conn:
             conn.execute(
                 "UPDATE conversations SET channel_id = ?, message_ts = ?, "
                 "pal_name = COALESCE(?, pal_name) WHERE conversation_id = ?",
@@ -85,7 +85,7 @@ class SqliteConversationStore:
             )
 
     def set_call_id(self, conversation_id: str, call_id: str) -> None:
-        with self.db.write(alone=True) as conn:
+        with self.db.write() as conn:
             conn.execute(
                 "UPDATE conversations SET slack_call_id = ? WHERE conversation_id = ?",
                 (call_id, conversation_id),
@@ -94,7 +94,7 @@ class SqliteConversationStore:
     def note_ending(self, conversation_id: str, user_id: str | None) -> None:
         """Who asked to end a live conversation (None: the request failed), so whichever
         records the end — the End itself or upstream's callback racing it — names them."""
-        with self.db.write(alone=True) as conn:
+        with self.db.write() as conn:
             conn.execute(
                 "UPDATE conversations SET ended_by = ? WHERE conversation_id = ? "
                 "AND status IN ('active', 'starting')",
@@ -103,7 +103,7 @@ class SqliteConversationStore:
 
     def mark_ended(self, conversation_id: str, *, ended_by: str | None, reason: str | None) -> bool:
         """Record the end once: True only for the call that moved it from active to ended."""
-        with self.db.write(alone=True) as conn:
+        with self.db.write() as conn:
             cur = conn.execute(
                 "UPDATE conversations SET status = 'ended', ended_at = ?, "
                 "ended_by = COALESCE(?, ended_by), "
@@ -114,7 +114,7 @@ class SqliteConversationStore:
 
     def set_ended_by(self, conversation_id: str, user_id: str) -> bool:
         """Name who ended it, when a callback recorded the end first (a race with our end)."""
-        with self.db.write(alone=True) as conn:
+        with self.db.write() as conn:
             cur = conn.execute(
                 "UPDATE conversations SET ended_by = ? WHERE conversation_id = ? "
                 "AND status = 'ended' AND ended_by IS NULL",
@@ -171,7 +171,7 @@ class SqliteConversationStore:
         self, attempt_id: str, conversation_id: str, url: str | None, name: str | None
     ) -> bool:
         """The PAL API created it: the start's row becomes the conversation (once)."""
-        with self.db.write(alone=True) as conn:
+        with self.db.write() as conn:
             cur = conn.execute(
                 "UPDATE conversations SET conversation_id = ?, url = ?, "
                 "conversation_name = COALESCE(?, conversation_name), status = 'active' "
@@ -182,7 +182,7 @@ class SqliteConversationStore:
 
     def fail(self, attempt_id: str, reason: str) -> bool:
         """Nothing was created (or nothing was found): the start failed, once."""
-        with self.db.write(alone=True) as conn:
+        with self.db.write() as conn:
             cur = conn.execute(
                 "UPDATE conversations SET status = 'failed', ended_at = ?, end_reason = ? "
                 f"WHERE attempt_id = ? AND status IN {OPEN}",
@@ -191,7 +191,7 @@ class SqliteConversationStore:
             return cur.rowcount > 0
 
     def set_unknown(self, attempt_id: str) -> bool:
-        with self.db.write(alone=True) as conn:
+        with self.db.write() as conn:
             cur = conn.execute(
                 "UPDATE conversations SET status = 'unknown' "
                 "WHERE attempt_id = ? AND status = 'starting'",
@@ -200,7 +200,7 @@ class SqliteConversationStore:
             return cur.rowcount > 0
 
     def set_pal_name(self, conversation_id: str, pal_name: str) -> None:
-        with self.db.write(alone=True) as conn:
+        with self.db.write() as conn:
             conn.execute(
                 "UPDATE conversations SET pal_name = ? WHERE conversation_id = ?",
                 (pal_name, conversation_id),
@@ -211,7 +211,7 @@ class SqliteConversationStore:
         if not conversation_ids:
             return
         marks = ", ".join("?" for _ in conversation_ids)
-        with self.db.write(alone=True) as conn:
+        with self.db.write() as conn:
             conn.execute(
                 f"UPDATE conversations SET delivered = 1 WHERE conversation_id IN ({marks})",
                 conversation_ids,
@@ -244,7 +244,7 @@ class SqliteConversationStore:
         of one seen long enough ago and never delivered (palbot stopped, or Slack failed)."""
         now = datetime.now(UTC)
         stale = _iso(now - timedelta(seconds=REDELIVER_AFTER))
-        with self.db.write(alone=True) as conn:
+        with self.db.write() as conn:
             cur = conn.execute(
                 "INSERT INTO conversation_events (conversation_id, event_type, received_at) "
                 "VALUES (?, ?, ?) ON CONFLICT(conversation_id, event_type) DO UPDATE SET "
@@ -258,7 +258,7 @@ class SqliteConversationStore:
         self, conversation_id: str, event_type: str, link: str | None = None
     ) -> None:
         """Delivered; `link`: where its result can be seen (a permalink), if it has one."""
-        with self.db.write(alone=True) as conn:
+        with self.db.write() as conn:
             conn.execute(
                 "UPDATE conversation_events SET delivered_at = ?, link = COALESCE(?, link) "
                 "WHERE conversation_id = ? AND event_type = ?",
@@ -290,7 +290,7 @@ class SqliteConversationStore:
 
     def release_event(self, conversation_id: str, event_type: str) -> None:
         """Delivery failed: forget the event, so upstream's retry is processed."""
-        with self.db.write(alone=True) as conn:
+        with self.db.write() as conn:
             conn.execute(
                 "DELETE FROM conversation_events WHERE conversation_id = ? AND event_type = ? "
                 "AND delivered_at IS NULL",
@@ -307,7 +307,7 @@ class SqliteIdempotencyStore:
     def claim(self, key: str, *, team_id: str | None = None, window: float | None = None) -> bool:
         """True for the first claim of `key`; with `window` (s), again once that has passed."""
         now = datetime.now(UTC)
-        with self.db.write(alone=True) as conn:
+        with self.db.write() as conn:
             if window is None:
                 cur = conn.execute(
                     "INSERT OR IGNORE INTO idempotency_keys (key, team_id, created_at) "

@@ -138,9 +138,8 @@ class Database:
             self._local.busy_ms = ms
 
     @contextlib.contextmanager
-    def write(self, alone: bool = False) -> Iterator[sqlite3.Connection]:
-        """A write transaction taken at once (BEGIN IMMEDIATE), so writers queue, never fork.
-        (`alone`: one statement that needs nothing else; SQLite takes its lock all the same.)"""
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction taken at once (BEGIN IMMEDIATE), so writers queue, never fork."""
         conn = self.conn
         if conn.in_transaction:  # nested: join the outer transaction
             yield conn
