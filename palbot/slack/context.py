@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from palbot.services import Services
@@ -26,6 +25,7 @@ from palbot.slack.messages import SlackConversationMessages
 from palbot.slack.metadata import ModalMetadata
 from palbot.slack.parsing import Command, parse
 from palbot.slack.request import Reply, actor_from, state_values
+from palbot.slack.slack_errors import SLACK_FAILURES, slack_error_code
 
 log = logging.getLogger("palbot.slack")
 Surface = Literal["command", "action", "view", "options", "event", "shortcut", "other"]
@@ -205,8 +205,8 @@ class Ctx:
             else:
                 resp = await self.client.views_open(trigger_id=self.trigger_id, view=view)
             return str(resp["view"]["id"])
-        except SlackApiError as exc:
-            log.warning("views.open failed: %s", exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("views.open failed: %s", slack_error_code(exc))
             await self.reply.send(error_message(FORM_NOT_OPENED))
             return None
 
@@ -214,8 +214,8 @@ class Ctx:
         """Replace the modal this request came from (or `view_id`)."""
         try:
             await self.client.views_update(view_id=view_id or self.view_id, view=view)
-        except SlackApiError as exc:
-            log.warning("views.update failed: %s", exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("views.update failed: %s", slack_error_code(exc))
 
 
 def request_context(deps: SlackDeps) -> Any:

@@ -7,10 +7,10 @@ import asyncio
 import logging
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from palbot.slack.plaintext import fit_lines, mentioned_users, to_plain
+from palbot.slack.slack_errors import SLACK_FAILURES, slack_error_code
 
 log = logging.getLogger("palbot.slack")
 # what people wrote; joins, leaves, topic changes and the like say nothing to a PAL
@@ -21,7 +21,7 @@ MAX_THREAD_MESSAGES = 200
 async def _name(client: AsyncWebClient, user_id: str) -> str | None:
     try:
         user = (await client.users_info(user=user_id)).get("user") or {}
-    except SlackApiError:
+    except SLACK_FAILURES:
         return None
     profile = user.get("profile") or {}
     name = profile.get("display_name") or profile.get("real_name") or user.get("name")
@@ -33,8 +33,8 @@ async def _thread(client: AsyncWebClient, channel: str, ts: str) -> list[dict[st
         answer = await client.conversations_replies(
             channel=channel, ts=ts, limit=MAX_THREAD_MESSAGES
         )
-    except SlackApiError as exc:  # no history scope, not in the channel: the message alone
-        log.info("thread not read: %s", exc.response.get("error"))
+    except SLACK_FAILURES as exc:  # no history scope, not in the channel: the message alone
+        log.info("thread not read: %s", slack_error_code(exc))
         return None
     return list(answer.get("messages") or [])
 

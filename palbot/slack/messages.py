@@ -6,35 +6,17 @@ import asyncio
 import logging
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from palbot.services.ports import MessageRef, Posted, PostRefused
 from palbot.slack.blocks import conversations as conv_blocks
+from palbot.slack.slack_errors import SLACK_FAILURES, slack_error_code, slack_error_text
 from palbot.slack.text import cut
 from palbot.store.models import ConversationRecord
 
 log = logging.getLogger("palbot.slack")
 TRANSIENT = ("internal_error", "fatal_error", "request_timeout", "service_unavailable")
 UPDATE_RETRY_SECONDS = 1.0
-SLACK_ERRORS = {
-    "not_in_channel": "palbot is not a member of that channel. Invite it with `/invite @palbot` "
-    "and try again.",
-    "channel_not_found": "palbot cannot see that channel (a private channel or a DM it is not "
-    "in). Invite it with `/invite @palbot`, or use a public channel.",
-    "is_archived": "That channel is archived.",
-    "ratelimited": "Slack is rate-limiting palbot right now; try again in a minute.",
-    "restricted_action": "This workspace does not allow palbot to post in that channel.",
-}
-
-
-def slack_error_code(exc: SlackApiError) -> str:
-    return str(exc.response.get("error", "")) if exc.response is not None else ""
-
-
-def slack_error_text(exc: SlackApiError) -> str:
-    code = slack_error_code(exc)
-    return SLACK_ERRORS.get(code, f"Slack refused the message ({code or 'unknown error'}).")
 
 
 def _posted(message: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +37,7 @@ class SlackConversationMessages:
                 thread_ts=thread_ts,
                 **conv_blocks.starting_message(pal_name, starter),
             )
-        except SlackApiError as exc:
+        except SLACK_FAILURES as exc:
             raise PostRefused(slack_error_text(exc), slack_error_code(exc)) from None
         return MessageRef(str(posted["channel"]), str(posted["ts"]))
 
@@ -75,8 +57,8 @@ class SlackConversationMessages:
             posted = await self.client.chat_postMessage(
                 channel=record.channel_id, thread_ts=record.thread_ts, **content
             )
-        except SlackApiError as exc:
-            log.warning("join message not posted: %s", exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("join message not posted: %s", slack_error_code(exc))
             return None
         return MessageRef(str(posted["channel"]), str(posted["ts"]), call_id)
 
@@ -95,7 +77,7 @@ class SlackConversationMessages:
                 title=cut(f"Conversation with {pal}", 100, marker="…"),
                 external_display_id=record.conversation_id,
             )
-        except SlackApiError as exc:
+        except SLACK_FAILURES as exc:
             log.info("no call card for %s: %s", record.conversation_id, slack_error_code(exc))
             return None
         call = added.get("call") or {}
@@ -112,7 +94,7 @@ class SlackConversationMessages:
                     id=record.slack_call_id,
                     users=[{"external_id": f"pal:{record.pal_id}", "display_name": pal}],
                 )
-            except SlackApiError as exc:
+            except SLACK_FAILURES as exc:
                 log.info("call participant not added: %s", slack_error_code(exc))
         return shown
 
@@ -123,7 +105,7 @@ class SlackConversationMessages:
             try:
                 await self.client.chat_delete(channel=ref.channel_id, ts=ref.ts)
                 return True
-            except SlackApiError as exc:
+            except SLACK_FAILURES as exc:
                 code = slack_error_code(exc)
                 if code == "message_not_found":
                     return True  # gone already
@@ -145,7 +127,7 @@ class SlackConversationMessages:
                     id=record.slack_call_id,
                     duration=conv_blocks.duration_seconds(record.created_at, record.ended_at),
                 )
-            except SlackApiError as exc:
+            except SLACK_FAILURES as exc:
                 log.info("call not ended in Slack: %s", slack_error_code(exc))
         return await self._update(record, conv_blocks.ended_message(record))
 
@@ -169,8 +151,8 @@ class SlackConversationMessages:
                 content=upload.content,
                 initial_comment=upload.comment,
             )
-        except SlackApiError as exc:
-            log.warning("transcript upload failed: %s", exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("transcript upload failed: %s", slack_error_code(exc))
             if slack_error_code(exc) not in ("missing_scope", "not_allowed_token_type"):
                 return Posted(False)  # a passing failure: upstream's retry (or a later look)
             return await self._thread(record, conv_blocks.transcript_inline_message(lines))
@@ -201,8 +183,8 @@ class SlackConversationMessages:
         try:
             await self.client.chat_postMessage(channel=user_id, **_posted(message))
             return True
-        except SlackApiError as exc:
-            log.warning("could not tell %s: %s", user_id, exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("could not tell %s: %s", user_id, slack_error_code(exc))
             return False
 
     async def _thread(self, record: ConversationRecord, message: dict[str, Any]) -> Posted:
@@ -215,14 +197,14 @@ class SlackConversationMessages:
                 thread_ts=record.thread_ts or record.message_ts,  # a reply's thread is its own
                 **_posted(message),
             )
-        except SlackApiError as exc:
-            log.warning("thread reply failed: %s", exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("thread reply failed: %s", slack_error_code(exc))
             return Posted(False)
         try:
             found = await self.client.chat_getPermalink(
                 channel=str(posted["channel"]), message_ts=str(posted["ts"])
             )
-        except SlackApiError:
+        except SLACK_FAILURES:
             return Posted(True)  # posted; the summary just has no link to it
         return Posted(True, str(found.get("permalink") or "") or None)
 
@@ -237,7 +219,7 @@ class SlackConversationMessages:
             try:
                 await self.client.chat_update(channel=channel, ts=ts, **content)
                 return True
-            except SlackApiError as exc:
+            except SLACK_FAILURES as exc:
                 code = slack_error_code(exc)
                 log.warning("chat.update failed: %s", code)
                 if attempt or code not in TRANSIENT:

@@ -7,11 +7,11 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from palbot.services.runtime import Actor
+from palbot.slack.slack_errors import SLACK_FAILURES, slack_error_code
 
 log = logging.getLogger("palbot.slack")
 
@@ -80,8 +80,8 @@ class Reply:
         }
         try:
             await self.client.chat_postMessage(channel=self.user_id, **body)
-        except SlackApiError as exc:
-            log.warning("could not DM %s: %s", self.user_id, exc.response.get("error"))
+        except SLACK_FAILURES as exc:
+            log.warning("could not DM %s: %s", self.user_id, slack_error_code(exc))
 
 
 def state_values(view: dict[str, Any]) -> dict[str, str | None]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from palbot.manifest import bot_scopes
+from palbot.slack.slack_errors import SLACK_FAILURES, slack_error_code
 
 log = logging.getLogger("palbot.slack")
 
@@ -17,8 +17,8 @@ async def missing_scopes(client: AsyncWebClient) -> frozenset[str]:
     """The manifest's bot scopes this token was not granted; empty when Slack does not say."""
     try:
         answer = await client.auth_test()
-    except SlackApiError as exc:
-        log.info("scopes not read: %s", exc.response.get("error"))
+    except SLACK_FAILURES as exc:
+        log.info("scopes not read: %s", slack_error_code(exc))
         return frozenset()
     headers = {str(k).lower(): v for k, v in (answer.headers or {}).items()}
     raw = headers.get("x-oauth-scopes")

@@ -18,7 +18,7 @@ from tests.cli import palbot as palbot_cli
 from tests.conftest import SANDBOX_KEY, SandboxHandle
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_client import SlackSender
-from tests.slack.conftest import SIGNING_SECRET, PalbotHandle
+from tests.slack.conftest import BOT_TOKEN, SIGNING_SECRET, PalbotHandle
 from tests.slack.test_conversations import started
 from tests.slack.test_pals import make_pal
 
@@ -73,6 +73,37 @@ def test_slack_server_error_costs_nothing(
     fake_slack.fail_next("views.open", error="expired_trigger_id")
     palbot.slack.command("create")
     fake_slack.wait_response(where=lambda r: "did not open the form" in json.dumps(r.args))
+
+
+def test_slack_unreachable_costs_nothing_and_crashes_nothing(
+    make_palbot: Any,
+    fake_slack: FakeSlack,
+    sandbox: SandboxHandle,
+    caplog: Any,
+) -> None:
+    """Slack not answering at all (a refused connection, not an error answer): the start
+    stops before anything is billed, the starter is told (through the response_url, still
+    reachable), and no after-ack task dies with a traceback."""
+    from tests.servers import ServerThread
+
+    doomed = FakeSlack()  # this test's own Slack, which goes away once palbot has met it
+    doomed_server = ServerThread(doomed.asgi()).start()
+    doomed.url = doomed_server.url
+    doomed.add_workspace("T1", BOT_TOKEN)
+    palbot: PalbotHandle = make_palbot(slack_api_url=doomed.url + "/api/")
+    palbot.slack.command("help")  # Bolt checks the token with this Slack once
+    assert doomed.of("auth.test")
+    doomed_server.stop()
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY)
+    caplog.set_level("WARNING")
+    palbot.slack.command(f"start {pal_id}")
+    [failed] = palbot.wait_audit("conversation.start", "error")
+    assert failed.detail["slack_error"] == "unreachable"
+    assert sandbox.requests("POST", "/v2/conversations") == []  # nothing billed
+    fake_slack.wait_response(where=lambda r: "could not reach Slack" in json.dumps(r.args))
+    palbot.settle()
+    assert not [r for r in caplog.records if "background task" in r.getMessage()]
 
 
 def test_slow_slack_does_not_delay_acks(

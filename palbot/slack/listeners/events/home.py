@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from slack_sdk.errors import SlackApiError
-
 from palbot.services.runtime import Actor
 from palbot.slack.blocks.home import home_view
 from palbot.slack.context import Ctx
 from palbot.slack.scopes import missing_scopes
+from palbot.slack.slack_errors import SLACK_FAILURES, slack_error_code
 
 log = logging.getLogger("palbot.home")
 
@@ -40,5 +39,5 @@ async def publish_home(ctx: Ctx) -> None:
     )
     try:
         await ctx.client.views_publish(user_id=viewer.user_id, view=view)
-    except SlackApiError as exc:
-        log.warning("views.publish failed: %s", exc.response.get("error"))
+    except SLACK_FAILURES as exc:
+        log.warning("views.publish failed: %s", slack_error_code(exc))

@@ -8,11 +8,10 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from slack_sdk.errors import SlackApiError
-
 from palbot.slack.blocks.conversations import unfurl_card
 from palbot.slack.context import Ctx
 from palbot.slack.parsing import is_id
+from palbot.slack.slack_errors import SLACK_FAILURES, slack_error_code
 
 log = logging.getLogger("palbot.slack")
 MAX_LINKS = 5  # Slack sends at most a few links per message
@@ -47,5 +46,5 @@ async def unfurl(ctx: Ctx) -> None:
     )
     try:
         await ctx.client.chat_unfurl(unfurls=cards, **where)
-    except SlackApiError as exc:
-        log.info("link not unfurled: %s", exc.response.get("error"))
+    except SLACK_FAILURES as exc:
+        log.info("link not unfurled: %s", slack_error_code(exc))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from slack_sdk.errors import SlackApiError
-
 from palbot.pal_api.models import unfamiliar_values
 from palbot.services.errors import Invalid
 from palbot.services.pals import build_create_body
@@ -12,7 +10,7 @@ from palbot.slack.blocks import pals as pal_blocks
 from palbot.slack.blocks.common import error_message, loading_view, result_view
 from palbot.slack.context import Ctx
 from palbot.slack.listeners.views.common import update
-from palbot.slack.messages import slack_error_text
+from palbot.slack.slack_errors import SLACK_FAILURES, slack_error_text
 from palbot.slack.text import escape
 
 TITLE = "Create PAL"
@@ -52,7 +50,7 @@ async def announce(ctx: Ctx, doc: dict[str, object]) -> None:
             text=f"New PAL {name}",
             blocks=pal_blocks.pal_summary_blocks(doc, intro),
         )
-    except SlackApiError as exc:
+    except SLACK_FAILURES as exc:
         text = f"The PAL was created, but the announcement failed: {slack_error_text(exc)}"
         await ctx.reply.send(error_message(text))
 
