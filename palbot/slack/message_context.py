@@ -16,6 +16,7 @@ log = logging.getLogger("palbot.slack")
 # what people wrote; joins, leaves, topic changes and the like say nothing to a PAL
 SPOKEN = (None, "thread_broadcast", "bot_message", "file_share", "me_message")
 MAX_THREAD_MESSAGES = 200
+MAX_NAMES = 25  # users.info calls for one context, at most
 
 
 async def _name(client: AsyncWebClient, user_id: str) -> str | None:
@@ -57,6 +58,7 @@ async def gather(
             + [u for m in messages for u in mentioned_users(str(m.get("text") or ""))]
         )
     )
+    users = users[-MAX_NAMES:]  # the latest speakers; the rest stay "someone" (rate limits)
     found_names = await asyncio.gather(*(_name(client, u) for u in users))
     names = {u: n for u, n in zip(users, found_names, strict=True) if n}
     lines = []
