@@ -52,13 +52,12 @@ async def gather(
         if found:
             messages, whole_thread = found, True
     messages = [m for m in messages if m.get("subtype") in SPOKEN and (m.get("text") or "")]
-    users = list(
-        dict.fromkeys(
-            [str(m["user"]) for m in messages if m.get("user")]
-            + [u for m in messages for u in mentioned_users(str(m.get("text") or ""))]
-        )
-    )
-    users = users[-MAX_NAMES:]  # the latest speakers; the rest stay "someone" (rate limits)
+    latest_first: list[str] = []  # who speaks or is named, from the newest message back
+    for m in reversed(messages):
+        if m.get("user"):
+            latest_first.append(str(m["user"]))
+        latest_first += mentioned_users(str(m.get("text") or ""))
+    users = list(dict.fromkeys(latest_first))[:MAX_NAMES]  # the rest stay "someone"
     found_names = await asyncio.gather(*(_name(client, u) for u in users))
     names = {u: n for u, n in zip(users, found_names, strict=True) if n}
     lines = []

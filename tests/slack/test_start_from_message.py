@@ -158,3 +158,19 @@ def test_a_private_start_from_a_message_goes_to_the_dm_not_the_thread(
     assert conv.private and conv.thread_ts is None
     [sent] = sandbox.requests("POST", "/v2/conversations")
     assert sent["body"]["conversational_context"] == "From Slack:\nu_ann: hi"  # users.info name
+
+
+def test_a_crowded_thread_names_its_latest_25_speakers_only(
+    palbot: PalbotHandle, fake_slack: FakeSlack
+) -> None:
+    palbot.connect_key()
+    root = "1700000700.0"
+    fake_slack.user_names.update({f"U{i:03d}": f"Person {i}" for i in range(30)})
+    fake_slack.threads[("C_GENERAL", root)] = [
+        {"user": f"U{i:03d}", "ts": f"17000007{i:02d}.0", "text": f"point {i}"} for i in range(30)
+    ]
+    palbot.slack.message_shortcut(SHORTCUT, {"user": "U000", "ts": root, "thread_ts": root})
+    text = context_of(fake_slack.wait_for("views.open")[-1].args["view"])
+    assert len(fake_slack.of("users.info")) == 25  # Slack's rate limits: no more look-ups
+    assert "Person 29: point 29" in text and "Person 5: point 5" in text
+    assert "someone: point 4" in text and "Person 4" not in text
