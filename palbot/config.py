@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # start must have been open first (longer than any create can take upstream).
     palbot_reconcile_interval: float = Field(default=30.0, gt=0, le=3600)
     palbot_reconcile_grace: float = Field(default=30.0, ge=0, le=3600)
+    # Where the PAL account records calls (a JSON object, sent as properties.recording_storage):
+    # only when it is set does the Start form offer recording.
+    palbot_recording_storage: dict[str, Any] | None = None
 
     @field_validator("palbot_admin_users", mode="before")
     @classmethod

@@ -68,6 +68,7 @@ class StartRequest:
     custom_greeting: str | None = None
     max_call_duration: int | None = None  # seconds, within the workspace's limit
     closed_captions: bool = False
+    recording: bool = False  # allow recording (into the storage palbot is configured with)
     private: bool = False  # the link only to the starter (a DM), the room behind a token
     thread_ts: str | None = None  # post the join message in this thread (never for a private one)
 
@@ -88,6 +89,7 @@ class StartRequest:
             "greeting_chars": len(self.custom_greeting or ""),
             "max_call_duration": self.max_call_duration,
             "closed_captions": self.closed_captions,
+            "recording": self.recording,
             "private": self.private,
             "in_thread": self.thread_ts is not None,
         }
@@ -535,6 +537,10 @@ class ConversationService:
             properties["language"] = req.language
         if req.closed_captions:
             properties["enable_closed_captions"] = True
+        storage = self.rt.settings.palbot_recording_storage
+        if req.recording and storage:  # allowed, into the account's configured storage
+            properties["enable_recording"] = True
+            properties["recording_storage"] = storage
         if properties:
             body["properties"] = properties
         if req.audio_only:

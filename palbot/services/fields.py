@@ -43,6 +43,7 @@ CALL_DURATION = "properties.max_call_duration"  # minutes in the form, seconds u
 AUDIO_ONLY = "audio_only"
 CLOSED_CAPTIONS = "properties.enable_closed_captions"
 PRIVATE = "private"
+RECORDING = "properties.enable_recording"  # offered only where recording storage is set up
 TEST_MODE = "test_mode"
 
 # Connect key

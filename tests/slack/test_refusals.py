@@ -134,6 +134,7 @@ def test_audit_rows_say_who_where_and_what(
         "greeting_chars": 0,
         "max_call_duration": None,
         "closed_captions": False,
+        "recording": False,
         "private": False,
         "in_thread": False,
     }

@@ -57,7 +57,7 @@ def test_the_start_form_sends_every_option_it_offers(
     assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == list(START_FIELDS)
     duration = block(view, "properties.max_call_duration")
     assert duration["element"]["max_value"] == "10" and "10 at most" in duration["hint"]["text"]
-    assert "recording storage" in render(view["blocks"])  # why recording is not offered
+    assert "Recording is not offered" in render(view["blocks"])  # and why
     answer = palbot.slack.submit(
         view,
         {
@@ -196,3 +196,43 @@ def test_private_flag_parsing_is_as_strict_as_test(
     text = render(palbot.slack.command(f"start {pal_id} Demo --privte").json()["blocks"])
     assert "Did you mean `--private`?" in text
     assert sandbox.requests("POST", "/v2/conversations") == []
+
+
+def test_recording_is_offered_only_where_its_storage_is_set_up(
+    make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    storage = {"recording_s3_bucket_name": "acme-calls", "recording_s3_bucket_region": "eu-west-1"}
+    palbot: PalbotHandle = make_palbot(public=True, palbot_recording_storage=storage)
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
+    view = open_start_form(palbot, fake_slack)
+    assert "properties.enable_recording" in [b.get("block_id") for b in view["blocks"]]
+    assert "PALBOT_RECORDING_STORAGE" not in render(view["blocks"])
+    palbot.slack.submit(
+        view, {"pal_id": pal_id, "channel": "C_SALES", "properties.enable_recording": True}
+    )
+    started(palbot, fake_slack)
+    [sent] = sandbox.requests("POST", "/v2/conversations")
+    assert sent["body"]["properties"]["enable_recording"] is True
+    assert sent["body"]["properties"]["recording_storage"] == storage
+    assert palbot.audit("conversation.start")[0].detail["recording"] is True
+    # the recording's link comes to the thread, and the channel message links to it
+    [conv] = palbot.store.conversations.list_active("T1")
+    sandbox.shutdown(conv.conversation_id, "max_call_duration reached")
+    fake_slack.wait_for(
+        "chat.postMessage",
+        where=lambda c: (
+            "recording is ready" in json.dumps(c.args)
+            and c.args.get("thread_ts") == conv.message_ts
+        ),
+    )
+    fake_slack.wait_for("chat.update", where=lambda c: "|Recording>" in json.dumps(c.args))
+
+
+def test_without_recording_storage_the_form_says_why_recording_is_not_offered(
+    palbot: PalbotHandle, fake_slack: FakeSlack
+) -> None:
+    palbot.connect_key()
+    view = open_start_form(palbot, fake_slack)
+    assert "properties.enable_recording" not in [b.get("block_id") for b in view["blocks"]]
+    assert "PALBOT_RECORDING_STORAGE" in render(view["blocks"])

@@ -57,8 +57,8 @@ LANGUAGES = (
 MULTILINGUAL = "multilingual"
 FORM_CONTEXT_CHARS = 3000  # a Slack text input's most; upstream publishes no smaller limit
 RECORDING_NOTE = (
-    "Recording is not offered here: it needs recording storage configured in the PAL account "
-    "(`properties.recording_storage`), which palbot does not set up."
+    "Recording is not offered here: it needs a place to keep recordings, which palbot's "
+    "operator has not set up (`PALBOT_RECORDING_STORAGE`)."
 )
 
 
@@ -100,11 +100,13 @@ def start_modal(
     max_minutes: int | None = None,
     context_text: str | None = None,
     thread_note: str | None = None,
+    recording: bool = False,
 ) -> dict[str, Any]:
     """The Start form: the PAL and where its Join link goes, then every start option, each
     block named after the API field it fills. `max_minutes` is the workspace's limit on a
     call's length; `context_text` pre-fills the PAL's context (a start from a message, whose
-    thread the join message then goes to: `thread_note` says so in place of the channel)."""
+    thread the join message then goes to: `thread_note` says so in place of the channel);
+    `recording`: recording storage is set up, so recording is offered."""
     pal_select: dict[str, Any] = {
         "type": "external_select",
         "min_query_length": 0,
@@ -166,6 +168,19 @@ def start_modal(
             "Closed captions",
             "What is said is shown as text in the call.",
         ),
+        *(
+            [
+                _checkbox(
+                    ids.RECORDING,
+                    "Recording",
+                    "Allow recording",
+                    "The call may be recorded, into the PAL account's recording storage; its "
+                    "link is posted in the thread when it is ready.",
+                )
+            ]
+            if recording
+            else []
+        ),
         _checkbox(
             ids.PRIVATE,
             "Private",
@@ -180,7 +195,8 @@ def start_modal(
             "Nobody joins and nothing is billed: to check the setup.",
         ),
         context(
-            "Starting a conversation bills the workspace's PAL account at once. " + RECORDING_NOTE
+            "Starting a conversation bills the workspace's PAL account at once."
+            + ("" if recording else " " + RECORDING_NOTE)
         ),
     ]
     return {

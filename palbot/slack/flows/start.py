@@ -52,6 +52,7 @@ async def open_start_form(
         max_minutes=max(1, seconds // 60),
         context_text=context_text,
         thread_note=thread_note,
+        recording=bool(ctx.services.rt.settings.palbot_recording_storage),
     )
     await ctx.open_view(view)
 

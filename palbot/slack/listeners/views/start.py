@@ -60,6 +60,7 @@ def start_request(ctx: Ctx) -> StartRequest:
         dedupe_keys=(f"view:{ctx.view_id}",),
         audio_only=bool(ctx.values.get(ids.AUDIO_ONLY)),
         closed_captions=bool(ctx.values.get(ids.CLOSED_CAPTIONS)),
+        recording=bool(ctx.values.get(ids.RECORDING)),
         private=bool(ctx.values.get(ids.PRIVATE)),
         thread_ts=thread_ts,
         **_typed_options(ctx),
