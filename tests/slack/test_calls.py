@@ -53,9 +53,16 @@ def test_the_call_card_follows_the_conversation_from_add_to_end(
     began = datetime.fromisoformat(record.created_at.replace("Z", "+00:00"))
     over = datetime.fromisoformat((record.ended_at or "").replace("Z", "+00:00"))
     assert int(ended.args["duration"]) == int((over - began).total_seconds()) >= 1
-    last = fake_slack.of("chat.update")[-1]
+    # the message follows the card (calls.end goes first, the message's update after it)
+    last = fake_slack.wait_for(
+        "chat.update", where=lambda c: "maximum call duration" in json.dumps(c.args)
+    )[-1]
     assert card(last) == [{"type": "call", "call_id": call_id}]
     assert "conversation_join" not in json.dumps(last.args)
+    palbot.settle()  # and nothing later brings Join back (the results' summary included)
+    updates = fake_slack.of("chat.update")
+    after = updates[updates.index(last) :]
+    assert all("conversation_join" not in json.dumps(u.args) for u in after)
 
 
 def test_without_the_calls_api_the_message_is_as_before(
