@@ -45,6 +45,12 @@ def help_message() -> dict[str, Any]:
     blocks.append(divider())
     blocks.append(section("\n".join(f"`{cmd}`\n      {what}" for cmd, what in HELP_ROWS)))
     blocks.append(
+        section(
+            "On any message: *More actions* (⋯) → *Talk this through* starts a conversation "
+            "with a PAL about it (or its thread), posted in its thread."
+        )
+    )
+    blocks.append(
         context(
             "Starting a conversation bills the workspace's PAL account from the "
             "moment it is created. `/pal key status` shows whether a key is "
