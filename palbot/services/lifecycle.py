@@ -120,15 +120,23 @@ class Lifecycle:
             return 404, "unknown callback", None
         if not store.first_event(event.conversation_id, event.event_type):
             return 200, "duplicate", None
+        self._audit_event(record, event)
+        return 200, "accepted", record
+
+    def _audit_event(self, record: ConversationRecord, event: CallbackEvent, **extra: Any) -> None:
+        """On a store thread: the `conversation.callback` row of an event taken on."""
         self.audit.record_now(
             "conversation.callback",
             "ok",
             team_id=record.team_id,
             channel_id=record.channel_id,
             target=event.conversation_id,
-            detail={"event_type": event.event_type, "known": event.event_type in KNOWN_EVENTS},
+            detail={
+                "event_type": event.event_type,
+                "known": event.event_type in KNOWN_EVENTS,
+                **extra,
+            },
         )
-        return 200, "accepted", record
 
     async def _adopt_then_deliver(self, record: ConversationRecord, event: CallbackEvent) -> None:
         """The callback names the conversation this start created: record it first."""
@@ -252,14 +260,7 @@ class Lifecycle:
         """On a store thread: claim a result found upstream as its callback would be."""
         if not self.rt.store.conversations.first_event(event.conversation_id, event.event_type):
             return False
-        self.audit.record_now(
-            "conversation.callback",
-            "ok",
-            team_id=record.team_id,
-            channel_id=record.channel_id,
-            target=event.conversation_id,
-            detail={"event_type": event.event_type, "known": True, "via": "verbose"},
-        )
+        self._audit_event(record, event, via="verbose")
         return True
 
     # ---- the poller ----------------------------------------------------------------

@@ -6,7 +6,52 @@ from typing import Any
 
 from palbot.slack import ids
 from palbot.slack.metadata import ModalMetadata
-from palbot.slack.text import context, escape, plain, section
+from palbot.slack.text import context, cut, escape, plain, section
+
+
+def input_block(
+    block_id: str,
+    label: str,
+    element: dict[str, Any],
+    *,
+    optional: bool = False,
+    hint: str | None = None,
+) -> dict[str, Any]:
+    """A form's input, named after the field it fills (block_id = action_id)."""
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": plain(label, 2000),
+        "element": {**element, "action_id": block_id},
+    }
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    return block
+
+
+def text_input(
+    block_id: str,
+    label: str,
+    *,
+    multiline: bool = False,
+    optional: bool = False,
+    initial: str | None = None,
+    max_length: int = 3000,
+    hint: str | None = None,
+    placeholder: str | None = None,
+) -> dict[str, Any]:
+    """A text field (`initial` cut to fit, never with a marker inside the value)."""
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "multiline": multiline,
+        "max_length": max_length,
+    }
+    if initial:
+        element["initial_value"] = cut(initial, max_length, marker="")
+    if placeholder:
+        element["placeholder"] = plain(placeholder, 150)
+    return input_block(block_id, label, element, optional=optional, hint=hint)
 
 
 def result_view(

@@ -8,7 +8,7 @@ from typing import Any
 
 from palbot.services.conversations import started_outside_slack
 from palbot.slack import ids
-from palbot.slack.blocks.common import message
+from palbot.slack.blocks.common import input_block, message, text_input
 from palbot.slack.metadata import ModalMetadata
 from palbot.slack.text import (
     actions,
@@ -62,36 +62,9 @@ RECORDING_NOTE = (
 )
 
 
-def _input(
-    block_id: str,
-    label: str,
-    element: dict[str, Any],
-    *,
-    optional: bool = True,
-    hint: str | None = None,
-) -> dict[str, Any]:
-    block: dict[str, Any] = {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": plain(label, 2000),
-        "element": {"action_id": block_id, **element},
-    }
-    if hint:
-        block["hint"] = plain(hint, 2000)
-    return block
-
-
 def _checkbox(block_id: str, label: str, text: str, description: str) -> dict[str, Any]:
     choice = {"text": mrkdwn(text), "value": "yes", "description": mrkdwn(description)}
-    return _input(block_id, label, {"type": "checkboxes", "options": [choice]})
-
-
-def _text(block_id: str, label: str, max_length: int, **extra: Any) -> dict[str, Any]:
-    element: dict[str, Any] = {"type": "plain_text_input", "max_length": max_length}
-    hint = extra.pop("hint", None)
-    element.update(extra)
-    return _input(block_id, label, element, hint=hint)
+    return input_block(block_id, label, {"type": "checkboxes", "options": [choice]}, optional=True)
 
 
 def start_modal(
@@ -113,8 +86,8 @@ def start_modal(
         "placeholder": plain("Choose a PAL", 150),
     }
     blocks: list[dict[str, Any]] = [
-        _input(ids.PAL_ID, "PAL", pal_select, optional=False),
-        _text(ids.CONVERSATION_NAME, "Conversation name", 200),
+        input_block(ids.PAL_ID, "PAL", pal_select),
+        text_input(ids.CONVERSATION_NAME, "Conversation name", optional=True, max_length=200),
     ]
     if thread_note:
         blocks.append(context(thread_note))
@@ -124,16 +97,16 @@ def start_modal(
             "default_to_current_conversation": True,
             "filter": {"include": ["public", "private"], "exclude_bot_users": True},
         }
-        blocks.append(_input(ids.CHANNEL, "Post the Join link in", channel, optional=False))
-    context_input = _text(
+        blocks.append(input_block(ids.CHANNEL, "Post the Join link in", channel))
+    context_input = text_input(
         ids.CONVERSATIONAL_CONTEXT,
         "Context for the PAL",
-        FORM_CONTEXT_CHARS,
         multiline=True,
+        optional=True,
+        initial=context_text,
+        max_length=FORM_CONTEXT_CHARS,
         hint="What the PAL should know about this call: who joins, what it is about.",
     )
-    if context_text:
-        context_input["element"]["initial_value"] = cut(context_text, FORM_CONTEXT_CHARS)
     languages = [option("Multilingual (follows the speaker)", MULTILINGUAL)] + [
         option(name.capitalize(), name) for name in LANGUAGES
     ]
@@ -143,22 +116,25 @@ def start_modal(
     duration["max_value"] = str(max_minutes or 60)
     blocks += [
         context_input,
-        _text(
+        text_input(
             ids.CUSTOM_GREETING,
             "Greeting",
-            500,
+            optional=True,
+            max_length=500,
             hint="The PAL's first words, instead of its own greeting.",
         ),
-        _input(
+        input_block(
             ids.LANGUAGE,
             "Language",
             {"type": "static_select", "options": languages},
+            optional=True,
             hint="Empty: the PAL's own. Multilingual follows whoever speaks.",
         ),
-        _input(
+        input_block(
             ids.CALL_DURATION,
             "Maximum length (minutes)",
             duration,
+            optional=True,
             hint=f"The call ends by itself after this long (60 at most).{limit}",
         ),
         _checkbox(ids.AUDIO_ONLY, "Audio", "Audio only", "No video: the PAL speaks, unseen."),

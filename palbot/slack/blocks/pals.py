@@ -10,7 +10,7 @@ from palbot.services.editing import UNSET
 from palbot.services.layer_secrets import hide_in_config
 from palbot.services.pals import PatchReport, pal_name_of
 from palbot.slack import ids
-from palbot.slack.blocks.common import message, ok_message, result_view
+from palbot.slack.blocks.common import message, ok_message, result_view, text_input
 from palbot.slack.metadata import ModalMetadata
 from palbot.slack.text import (
     actions,
@@ -59,39 +59,6 @@ TEMPLATES: dict[str, dict[str, str]] = {
         ),
     },
 }
-
-
-def _text_input(
-    block_id: str,
-    label: str,
-    *,
-    multiline: bool = False,
-    optional: bool = False,
-    initial: str | None = None,
-    max_length: int = 3000,
-    hint: str | None = None,
-    placeholder: str | None = None,
-) -> dict[str, Any]:
-    element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": block_id,
-        "multiline": multiline,
-        "max_length": max_length,
-    }
-    if initial:
-        element["initial_value"] = cut(initial, max_length, marker="")
-    if placeholder:
-        element["placeholder"] = plain(placeholder, 150)
-    block: dict[str, Any] = {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": plain(label, 2000),
-        "element": element,
-    }
-    if hint:
-        block["hint"] = plain(hint, 2000)
-    return block
 
 
 def _static_select(block_id: str, chosen: str | None = None) -> dict[str, Any]:
@@ -155,14 +122,14 @@ def _pal_fields(
 ) -> list[dict[str, Any]]:
     """The PAL's fields, as the Create and Edit forms both show them (by block_id)."""
     return [
-        _text_input(
+        text_input(
             ids.PAL_NAME,
             "Name",
             initial=values.get(ids.PAL_NAME),
             max_length=200,
             placeholder="Interviewer",
         ),
-        _text_input(
+        text_input(
             ids.SYSTEM_PROMPT,
             "System prompt",
             multiline=True,
@@ -170,12 +137,12 @@ def _pal_fields(
             initial=values.get(ids.SYSTEM_PROMPT),
             hint="Required unless the pipeline mode is echo.",
         ),
-        _text_input(
+        text_input(
             ids.CONTEXT, "Context", multiline=True, optional=True, initial=values.get(ids.CONTEXT)
         ),
         _face_input(face),
         *(select(block_id, values.get(block_id)) for block_id in FORM_SELECTS),
-        _text_input(
+        text_input(
             ids.LAYERS_JSON,
             layers_label,
             multiline=True,
@@ -184,7 +151,7 @@ def _pal_fields(
             placeholder='{"stt": {"hotwords": "leadership"}}',
             hint=layers_hint,
         ),
-        _text_input(
+        text_input(
             ids.EXTRA_JSON,
             "Advanced: more fields (JSON object)",
             multiline=True,
@@ -381,7 +348,7 @@ def patch_modal(
         ),
         *config_blocks(pal, max_chunks=6),
         divider(),
-        _text_input(
+        text_input(
             ids.PATCH_JSON,
             "JSON Patch (RFC 6902 array)",
             multiline=True,
