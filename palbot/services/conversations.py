@@ -129,6 +129,14 @@ class LiveCalls:
     unchecked: str | None = None
 
 
+def visible_to(
+    records: list[ConversationRecord], user_id: str, is_admin: bool
+) -> list[ConversationRecord]:
+    """What a list shows this person: a private conversation only to its starter and to
+    admins (others do not learn that it exists, nor its name)."""
+    return [r for r in records if not r.private or is_admin or r.started_by == user_id]
+
+
 def started_outside_slack(record: ConversationRecord) -> bool:
     """A live conversation the PAL API reported that palbot did not start."""
     return not record.started_by

@@ -236,3 +236,24 @@ def test_without_recording_storage_the_form_says_why_recording_is_not_offered(
     view = open_start_form(palbot, fake_slack)
     assert "properties.enable_recording" not in [b.get("block_id") for b in view["blocks"]]
     assert "PALBOT_RECORDING_STORAGE" in render(view["blocks"])
+
+
+def test_a_private_call_is_listed_only_for_its_starter_and_admins(
+    palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    from tests.slack.test_conversations import conversations_answer
+
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
+    palbot.slack.command(f"start {pal_id} Salary talk --private")
+    started(palbot, fake_slack)
+    [conv] = palbot.store.conversations.list_active("T1")
+    for who, sees in (("U_USER", True), (ADMIN, True), ("U_OTHER", False)):
+        text = render(conversations_answer(palbot, fake_slack, who)["blocks"])
+        assert ("Salary talk" in text) is sees and (conv.conversation_id in text) is sees, who
+        palbot.slack.event({"type": "app_home_opened", "user": who, "tab": "home"})
+        home = fake_slack.wait_for(
+            "views.publish", where=lambda c, w=who: c.args.get("user_id") == w
+        )[-1]
+        assert ("Salary talk" in render(home.args["view"]["blocks"])) is sees, who
+        fake_slack.calls.clear()

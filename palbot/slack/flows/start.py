@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from palbot.services.conversations import MAX_CALL_SECONDS, AcceptedStart
+from palbot.services.conversations import MAX_CALL_SECONDS, AcceptedStart, visible_to
 from palbot.slack.blocks import conversations as conv_blocks
 from palbot.slack.blocks.common import error_message, ok_message, result_view
 from palbot.slack.context import Ctx
@@ -24,14 +24,18 @@ async def run_start(ctx: Ctx, accepted: AcceptedStart) -> None:
         elif accepted.req.test_mode or accepted.req.private:
             await ctx.reply.send(ok_message(text))
         return
-    may_end = await endable(ctx, result.active) if result.concurrency_limited else None
+    active: list[ConversationRecord] = []
+    may_end: set[str] | None = None
+    if result.concurrency_limited:
+        active = visible_to(result.active, ctx.actor.user_id, await ctx.is_admin())
+        may_end = await endable(ctx, active)
     if in_form:
         blocks = conv_blocks.start_failed_blocks(
-            result.message, result.active, result.concurrency_limited, may_end
+            result.message, active, result.concurrency_limited, may_end
         )
         await ctx.show(result_view(TITLE, blocks))
     elif result.concurrency_limited:
-        message = conv_blocks.active_list_message(result.message, result.active, may_end)
+        message = conv_blocks.active_list_message(result.message, active, may_end)
         await ctx.reply.send(message)
     else:
         await ctx.reply.send(error_message(result.message))

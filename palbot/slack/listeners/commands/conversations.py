@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from palbot.services.conversations import StartRequest
+from palbot.services.conversations import StartRequest, visible_to
 from palbot.slack.blocks import conversations as conv_blocks
 from palbot.slack.blocks.common import ok_message
 from palbot.slack.checks import Usage
@@ -73,9 +73,9 @@ async def list_conversations(ctx: Ctx) -> None:
     convs = ctx.services.conversations
     await ctx.working("Looking up the live conversations…")
     live = await convs.live(ctx.actor.team_id)
-    recent = await convs.recent(ctx.actor.team_id, 20)
-    may_end = await endable(ctx, live.calls)
-    message = conv_blocks.conversations_message(
-        live.calls, recent, may_end, unchecked=live.unchecked
-    )
+    admin, me = await ctx.is_admin(), ctx.actor.user_id
+    calls = visible_to(live.calls, me, admin)
+    recent = visible_to(await convs.recent(ctx.actor.team_id, 20), me, admin)
+    may_end = await endable(ctx, calls)
+    message = conv_blocks.conversations_message(calls, recent, may_end, unchecked=live.unchecked)
     await ctx.answer(message)

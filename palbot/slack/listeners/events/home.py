@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from palbot.services.conversations import visible_to
 from palbot.services.runtime import Actor
 from palbot.slack.blocks.home import home_view
 from palbot.slack.context import Ctx
@@ -27,11 +28,11 @@ async def publish_home(ctx: Ctx) -> None:
         workspace=data.workspace,
         pals=data.pals,
         pals_error=data.pals_error,
-        conversations=data.conversations,
+        conversations=visible_to(data.conversations, viewer.user_id, is_admin),
         is_admin=is_admin,
         audit=data.audit,
         pals_total=data.pals_total,
-        active=data.active,
+        active=visible_to(data.active, viewer.user_id, is_admin),
         viewer=viewer.user_id,
         started_today=data.started_today,
         live_unchecked=data.live_unchecked,
