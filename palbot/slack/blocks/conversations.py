@@ -606,7 +606,7 @@ def started_text(record: ConversationRecord) -> str:
 def ended_text(record: ConversationRecord, already_ended: bool) -> str:
     if already_ended:
         return "That conversation has already ended."
-    return f"Ended the conversation with {escape(record.pal_name or record.pal_id)}."
+    return f"Ended the conversation with {escape(record.pal_name or record.pal_id or 'a PAL')}."
 
 
 def start_failed_blocks(
