@@ -140,6 +140,12 @@ MESSAGES = {
         },
     ),
     "recording": lambda: conversations.recording_message(EVIL, 42.0),
+    "recording_link": lambda: conversations.recording_message(
+        "https://recordings.example/c1.mp4", 42.0
+    ),
+    "recording_not_a_link": lambda: conversations.recording_message(
+        "https://x.example/a|<!channel>", None
+    ),
     "perception": lambda: conversations.perception_message(EVIL),
     "unfamiliar_note": lambda: common.message(
         "note", pals.unfamiliar_note([("pipeline_mode", EVIL), ("layers.stt.stt_engine", "x")])
@@ -178,6 +184,10 @@ def test_a_transcript_file_is_readable_text_and_an_inline_one_says_it_was_cut() 
     assert "2 turns" in upload.comment
     cut_short = json.dumps(MESSAGES["transcript_inline_long"]())
     assert "Cut short" in cut_short and "files:write" in cut_short
+    assert "<https://recordings.example/c1.mp4|open the recording>" in json.dumps(
+        MESSAGES["recording_link"]()
+    )
+    assert "open the recording" not in json.dumps(MESSAGES["recording_not_a_link"]())
     linked = json.dumps(MESSAGES["ended_with_results"]())
     assert "<https://fake.slack.com/files/F1|Transcript>" in linked and "Recording" not in linked
 

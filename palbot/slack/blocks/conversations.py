@@ -578,11 +578,16 @@ def transcript_inline_message(lines: list[str]) -> dict[str, Any]:
 
 
 def recording_message(where: str, duration: float | None) -> dict[str, Any]:
+    """Where the recording is: a link when upstream gives a web address, else its place in
+    the account's storage (an `s3://…` key is nothing Slack can open)."""
     tail = f" ({int(duration)} s)" if duration is not None else ""
-    text = (
-        f":film_frames: The recording is ready{tail}: `{escape(cut(where, 500))}` (in the PAL "
-        "account's recording storage)."
-    )
+    if where.startswith("https://") and len(where) <= 2000 and not set("|<> ") & set(where):
+        text = f":film_frames: The recording is ready{tail}: <{where}|open the recording>."
+    else:
+        text = (
+            f":film_frames: The recording is ready{tail}: `{escape(cut(where, 500))}` (in the "
+            "PAL account's recording storage)."
+        )
     return message(text, [section(text)])
 
 
