@@ -739,6 +739,9 @@ class ConversationService:
         record = await db(store.get, conversation_id)
         if record is not None and messages is not None:
             await messages.ended(record)
+            links = await db(store.result_links, conversation_id)
+            if links:  # results posted before the end was recorded: link them now
+                await messages.results_ready(record, links)
         return True
 
     # ---- reads -----------------------------------------------------------------------

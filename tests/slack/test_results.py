@@ -97,3 +97,34 @@ def test_a_conversation_is_looked_at_upstream_at_most_every_ten_minutes(
         assert on_server(palbot, palbot.bot.lifecycle.fetch_missing_results(grace=0)) == 0
     assert len(sandbox.requests("GET", path)) == looks
     assert fake_slack.of("files.completeUploadExternal") == []
+
+
+def test_results_posted_before_the_end_is_recorded_are_linked_when_it_is(
+    make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    from tests.slack.test_lifecycle import callbacks_of, post_callback, wait
+
+    palbot: PalbotHandle = make_palbot(public=True)
+    no_perception = {"perception": {"perception_model": "off"}}  # no result after the end
+    conv = start_one(palbot, fake_slack, sandbox, pal_name="Coach", layers=no_perception)
+    token = sandbox.callback_token(conv.conversation_id)
+    early = {  # the transcript overtakes the shutdown
+        "conversation_id": conv.conversation_id,
+        "event_type": "application.transcription_ready",
+        "message_type": "application",
+        "timestamp": "2026-11-26T01:00:00Z",
+        "properties": {"transcript": [{"role": "user", "content": "hello there"}]},
+    }
+    assert post_callback(palbot, token, early).json()["result"] == "accepted"
+    fake_slack.wait_for("files.completeUploadExternal")
+    palbot.settle()
+    assert not [u for u in fake_slack.of("chat.update") if "Results in" in json.dumps(u.args)]
+    sandbox.shutdown(conv.conversation_id, "max_call_duration reached")
+    wait(lambda: "system.shutdown" in callbacks_of(palbot))
+    summary = fake_slack.wait_for(
+        "chat.update",
+        where=lambda c: (
+            "Results in the thread" in json.dumps(c.args) and "|Transcript>" in json.dumps(c.args)
+        ),
+    )[-1]
+    assert "maximum call duration" in render(summary.args["blocks"])
