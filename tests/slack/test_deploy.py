@@ -131,3 +131,42 @@ def test_serve_with_two_workers_on_postgresql(
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def test_the_deploy_files_name_what_palbot_knows() -> None:
+    """The Dockerfile, compose.yaml and Procfile run commands the CLI accepts and set only
+    variables palbot reads (a typo there would be a silent misconfiguration on deploy). No
+    Docker engine runs here: the image's install and command were run by hand outside a
+    container (see the README)."""
+    import re
+    import shlex
+
+    import yaml
+
+    from palbot.cli import build_parser
+    from palbot.config import Settings
+
+    repo = Path(__file__).resolve().parents[2]
+    known = {name.upper() for name in Settings.model_fields} | {"PALBOT_WORKERS"}
+    compose = yaml.safe_load((repo / "compose.yaml").read_text())
+    palbot_env = set(compose["services"]["palbot"]["environment"])
+    assert palbot_env <= known, palbot_env - known
+    dockerfile = (repo / "Dockerfile").read_text()
+    for source in re.findall(r"^COPY (.+) \S+$", dockerfile, re.MULTILINE):
+        for path in source.split():
+            assert (repo / path).exists(), path
+    env_lines = re.findall(r"^ENV (.+?)(?:\n(?!\s)|\Z)", dockerfile, re.MULTILINE | re.DOTALL)
+    set_in_image = set(re.findall(r"([A-Z_]+)=", " ".join(env_lines)))
+    assert set_in_image <= known, set_in_image - known
+    [cmd] = re.findall(r"^CMD \[.*\"(palbot migrate.*)\"\]$", dockerfile, re.MULTILINE)
+    procfile = (repo / "Procfile").read_text()
+    commands = [c.strip() for c in cmd.split("&& exec")] + [
+        line.split(":", 1)[1].strip() for line in procfile.splitlines() if line.strip()
+    ]
+    values = {"${PORT}": "3000", "$PORT": "3000", "${PALBOT_WORKERS:-2}": "2"}
+    for command in commands:
+        for var, value in values.items():
+            command = command.replace(var, value)
+        words = shlex.split(command)
+        assert words[0] == "palbot", command
+        build_parser().parse_args(words[1:])  # exits (fails the test) on an unknown option
