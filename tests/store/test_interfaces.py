@@ -313,3 +313,24 @@ def test_a_dropped_postgresql_connection_is_replaced_without_failing_a_call(
         assert store.audit.verify().ok
     finally:
         store.close()
+
+
+def test_results_links_and_conversations_awaiting_results(store: Store) -> None:
+    convs: ConversationStore = store.conversations
+    for cid, test_mode in (("c-res", False), ("c-none", False), ("c-test", True)):
+        convs.add(
+            ConversationRecord(
+                conversation_id=cid, team_id="T1", pal_id="p1", started_by="U1", test_mode=test_mode
+            )
+        )
+        assert convs.mark_ended(cid, ended_by=None, reason="done")
+    transcript = "application.transcription_ready"
+    assert convs.first_event("c-res", transcript)
+    convs.event_delivered("c-res", transcript, "https://slack.example/files/F1")
+    assert convs.first_event("c-res", "application.perception_analysis")  # not delivered yet
+    assert convs.result_links("c-res") == {transcript: "https://slack.example/files/F1"}
+    assert convs.result_links("c-none") == {}
+    far_past, far_future = "2000-01-01T00:00:00Z", "2999-01-01T00:00:00Z"
+    waiting = convs.awaiting_results(transcript, far_future, far_past)
+    assert [c.conversation_id for c in waiting] == ["c-none"]  # not c-res, never a test
+    assert convs.awaiting_results(transcript, far_past, far_past) == []  # ended too recently
