@@ -9,6 +9,7 @@ import sys
 import threading
 from typing import Any
 
+import psycopg
 import pytest
 from cryptography.fernet import Fernet
 
@@ -256,3 +257,34 @@ def test_a_form_opened_on_one_process_is_submitted_to_the_other(
     fake_slack.wait_for("views.update", where=lambda c: "Patched" in json.dumps(c.args))
     assert len(sandbox.requests("GET", f"/v2/pals/{pal_id}")) == gets  # B had the document
     assert len(sandbox.requests("PATCH")) == 1
+
+
+def test_a_private_call_and_its_results_on_postgresql(
+    make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle, postgres_server: Any
+) -> None:
+    """Issue 17's call on PostgreSQL: a private start (its meeting token kept encrypted, shown
+    only in the DM), then the results in its thread and the ended message linking to them."""
+    url = postgres_server.new_database()
+    palbot: PalbotHandle = make_palbot(
+        public=True, database_url=url, palbot_secret_key=Fernet.generate_key().decode()
+    )
+    palbot.connect_key()
+    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
+    palbot.slack.command(f"start {pal_id} 1:1 --private")
+    [join] = started(palbot, fake_slack)
+    [conv] = palbot.store.conversations.list_active("T1")
+    token = sandbox.admin.get(
+        f"/v2/conversations/{conv.conversation_id}", headers={"x-api-key": SANDBOX_KEY}
+    ).json()["meeting_token"]
+    assert join.args["channel"] == "D_USER" and f"?t={token}" in json.dumps(join.args)
+    with psycopg.connect(url) as raw:  # the token is in the database only encrypted
+        dump = json.dumps(raw.execute("SELECT * FROM form_sessions").fetchall(), default=str)
+    assert token not in dump and "meeting:" in dump
+    sandbox.shutdown(conv.conversation_id, "max_call_duration reached")
+    [upload] = fake_slack.wait_for("files.completeUploadExternal")
+    assert upload.args.get("thread_ts") == conv.message_ts
+    fake_slack.wait_for(
+        "chat.update",
+        where=lambda c: "|Transcript>" in json.dumps(c.args) and "Perception" in json.dumps(c.args),
+    )
+    assert not [c for c in fake_slack.calls if str(c.args.get("channel", "")).startswith("C")]
