@@ -200,11 +200,18 @@ class Lifecycle:
             log.info("no way to post for %s: callback %s not shown", record.team_id, kind)
             return DONE  # uninstalled: nothing will ever show it
         if kind == "system.replica_joined":
-            current = await self.rt.db(self.rt.store.conversations.get, record.conversation_id)
-            if current is not None and current.status == "active":  # not after an end
-                shown = await messages.joined(await self.convs.with_join_link(current))
-                return Posted(shown)
-            return DONE
+            store = self.rt.store.conversations
+            current = await self.rt.db(store.get, record.conversation_id)
+            if current is None or current.status != "active":  # not after an end
+                return DONE
+            shown = await messages.joined(await self.convs.with_join_link(current))
+            latest = await self.rt.db(store.get, record.conversation_id)
+            if latest is not None and latest.status != "active":
+                # it ended while "PAL joined" was on its way, and that may have landed last:
+                # the message says it ended, once more
+                links = await self.rt.db(store.result_links, record.conversation_id)
+                await messages.results_ready(latest, links)
+            return Posted(shown)
         if kind == "application.transcription_ready":
             latest = await self.rt.db(self.rt.store.conversations.get, record.conversation_id)
             record = latest or record  # its end time, for the file's heading

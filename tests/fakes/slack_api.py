@@ -50,6 +50,9 @@ class FakeSlack:
             self.threads: dict[tuple[str, str], list[dict[str, Any]]] = {}
             self.user_names: dict[str, str] = {}  # users.info's profile.display_name
             self.granted_scopes: list[str] | None = None  # sent as x-oauth-scopes, if set
+            # (method, which calls, seconds): such calls reach "Slack" that much later, so a
+            # later call can overtake them, as over a real network
+            self.slow_arrivals: list[tuple[str, Any, float]] = []
             self.socket_acks: dict[str, Any] = {}
             self.socket_connections = 0
             self._socket: WebSocket | None = None
@@ -132,6 +135,11 @@ class FakeSlack:
         args = await self._args(request)
         auth = request.headers.get("authorization", "")
         token = auth.removeprefix("Bearer ").strip() or args.get("token")
+        for slow_method, matches, seconds in list(self.slow_arrivals):
+            if slow_method == method and matches(args):  # the network was slow for this one
+                import asyncio
+
+                await asyncio.sleep(seconds)
         call = Call(method, args, token)
         with self.lock:
             self.calls.append(call)

@@ -270,3 +270,27 @@ def test_an_end_from_slack_is_said_one_way_whoever_records_it(
         if c.args.get("ts") == conv.message_ts and "white_check_mark" in json.dumps(c.args)
     ]
     assert ended and all("ended by <@U_USER>" in text for text in ended), ended
+
+
+def test_pal_joined_overtaken_by_the_end_never_has_the_last_word(
+    make_palbot: Any, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> None:
+    """The PAL joins and the call is ended at once: "PAL joined" (slow on the network) reaches
+    Slack after "ended". palbot checks again once its update is sent, and says it ended."""
+    palbot = make_palbot(public=True)
+    fake_slack.slow_arrivals.append(
+        ("chat.update", lambda args: "PAL joined" in json.dumps(args), 1.0)
+    )
+    conv = start_one(palbot, fake_slack, sandbox, "Weekly", pal_name="Coach")
+    wait(lambda: "system.replica_joined" in callbacks_of(palbot))
+    palbot.slack.command(f"end {conv.conversation_id}")
+    palbot.wait_audit("conversation.end", "ok")
+    fake_slack.wait_for("chat.update", where=lambda c: "PAL joined" in json.dumps(c.args))
+    palbot.settle()
+    updates = fake_slack.of("chat.update")
+    joined_at = max(i for i, u in enumerate(updates) if "PAL joined" in json.dumps(u.args))
+    last = updates[-1]
+    assert joined_at < len(updates) - 1  # something was said after the stale "PAL joined"
+    assert "ended by" in render(last.args["blocks"]) and "conversation_join" not in json.dumps(
+        last.args
+    )
