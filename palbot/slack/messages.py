@@ -138,7 +138,7 @@ class SlackConversationMessages:
         """The whole transcript as a text file in the thread (never cut, never a wall of
         messages); without the files:write scope, as thread messages (long ones cut)."""
         if not lines:
-            return await self._thread(record, conv_blocks.transcript_message([]))
+            return await self._thread(record, conv_blocks.empty_transcript_message())
         if not record.channel_id or not record.message_ts:
             return Posted(True)  # nowhere to post it, now or later
         upload = conv_blocks.transcript_file(record, lines)

@@ -131,7 +131,7 @@ MESSAGES = {
     "transcript_inline_long": lambda: conversations.transcript_inline_message(
         ["PAL: " + "y" * 3000] * 5
     ),
-    "transcript_empty": lambda: conversations.transcript_message([]),
+    "transcript_empty": lambda: conversations.empty_transcript_message(),
     "ended_with_results": lambda: conversations.ended_message(
         record(status="ended", ended_at="2026-11-26T01:09:00Z"),
         {

@@ -548,7 +548,7 @@ def transcript_file(record: ConversationRecord, lines: list[str]) -> TranscriptF
     )
 
 
-def transcript_message(lines: list[str]) -> dict[str, Any]:
+def empty_transcript_message() -> dict[str, Any]:
     """An empty transcript, said in one line (no file for nothing)."""
     text = ":memo: The transcript is ready, but it is empty."
     return message(text, [section(text)])
