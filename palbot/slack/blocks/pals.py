@@ -10,7 +10,7 @@ from palbot.services.editing import UNSET
 from palbot.services.layer_secrets import hide_in_config
 from palbot.services.pals import PatchReport, pal_name_of
 from palbot.slack import ids
-from palbot.slack.blocks.common import message, ok_message, result_view, text_input
+from palbot.slack.blocks.common import input_block, message, ok_message, result_view, text_input
 from palbot.slack.metadata import ModalMetadata
 from palbot.slack.text import (
     actions,
@@ -66,18 +66,17 @@ def _static_select(block_id: str, chosen: str | None = None) -> dict[str, Any]:
     options = [option(v, v) for v in values]
     if chosen and chosen not in values:
         options.append(option(chosen, chosen))
-    default = chosen or default
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain(SELECT_LABELS[block_id], 2000),
-        "element": {
-            "type": "static_select",
-            "action_id": block_id,
-            "options": options,
-            "initial_option": next(o for o in options if o["value"] == default),
-        },
+    return _select_input(block_id, options, chosen or default)
+
+
+def _select_input(block_id: str, options: list[dict[str, Any]], chosen: str) -> dict[str, Any]:
+    """A form's select (Create and Edit alike), `chosen` selected."""
+    element = {
+        "type": "static_select",
+        "options": options,
+        "initial_option": next(o for o in options if o["value"] == chosen),
     }
+    return input_block(block_id, SELECT_LABELS[block_id], element)
 
 
 def kept_input_notice(error: str) -> dict[str, Any]:
@@ -527,18 +526,7 @@ def _edit_select(block_id: str, current: str | None) -> dict[str, Any]:
         options.append(option(current, current))
     if not current:
         options.insert(0, option("Not set (PAL API default)", UNSET))
-    chosen = current or UNSET
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain(SELECT_LABELS[block_id], 2000),
-        "element": {
-            "type": "static_select",
-            "action_id": block_id,
-            "options": options,
-            "initial_option": next(o for o in options if o["value"] == chosen),
-        },
-    }
+    return _select_input(block_id, options, current or UNSET)
 
 
 def edit_modal(

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from palbot.slack import ids
 from palbot.slack.blocks import pals as pal_blocks
-from palbot.slack.blocks.common import loading_view
 from palbot.slack.context import Ctx
 from palbot.slack.flows.edit import TITLE
-from palbot.slack.flows.patch import show_patch_report
-from palbot.slack.listeners.views.common import CHECK_BUDGET, update
+from palbot.slack.listeners.views.common import CHECK_BUDGET, send_patch, update
 
 __all__ = ["TITLE", "submit_edit"]
 
@@ -26,18 +24,7 @@ async def submit_edit(ctx: Ctx) -> None:
     await pals.may_patch(ctx.actor, pal_id, session.doc, ops, ctx.is_admin, field=ids.PAL_NAME)
     key = ctx.submission_key()
     ticket = await pals.accept_patch(ctx.actor, pal_id, ops, dedupe_key=key, via="edit")
-    await ctx.ack(update(loading_view(TITLE, "Saving your changes…", metadata=ctx.metadata)))
-    ctx.failure_prefix = "The PAL was not changed."
-    report = await pals.patch(
-        ticket,
-        pal_id,
-        ops,
-        session.doc,
-        is_admin=ctx.is_admin,
-        conflict_key=ctx.view_id,
-        response_url=session.response_url,
-    )
-    await show_patch_report(ctx, report)
+    await send_patch(ctx, ticket, session, pal_id, ops, "Saving your changes…")
 
 
 def refill(ctx: Ctx, error: str) -> dict[str, object] | None:

@@ -6,10 +6,9 @@ from palbot.services.errors import Invalid
 from palbot.services.pals import parse_patch_text
 from palbot.slack import ids
 from palbot.slack.blocks import pals as pal_blocks
-from palbot.slack.blocks.common import loading_view
 from palbot.slack.context import Ctx
-from palbot.slack.flows.patch import TITLE, show_patch_report
-from palbot.slack.listeners.views.common import CHECK_BUDGET, update
+from palbot.slack.flows.patch import TITLE
+from palbot.slack.listeners.views.common import CHECK_BUDGET, send_patch
 
 __all__ = ["TITLE", "submit_patch"]
 
@@ -30,18 +29,7 @@ async def submit_patch(ctx: Ctx) -> None:
     ticket = await pals.accept_patch(
         ctx.actor, session.pal_id, ops, dedupe_key=ctx.submission_key()
     )
-    await ctx.ack(update(loading_view(TITLE, "Applying the patch…", metadata=ctx.metadata)))
-    ctx.failure_prefix = "The PAL was not changed."
-    report = await pals.patch(
-        ticket,
-        session.pal_id,
-        ops,
-        session.doc,
-        is_admin=ctx.is_admin,
-        conflict_key=ctx.view_id,
-        response_url=session.response_url,
-    )
-    await show_patch_report(ctx, report)
+    await send_patch(ctx, ticket, session, session.pal_id, ops, "Applying the patch…")
 
 
 def refill(ctx: Ctx, error: str) -> dict[str, object] | None:
