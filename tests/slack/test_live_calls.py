@@ -12,7 +12,8 @@ from tests.conftest import SANDBOX_KEY, SandboxHandle
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.blockkit import check_message, render
 from tests.slack.conftest import ADMIN, USER, PalbotHandle
-from tests.slack.test_conversations import conversations_answer, started
+from tests.slack.test_conversations import conversations_answer
+from tests.slack.test_lifecycle import start_one
 from tests.slack.test_pals import make_pal
 
 
@@ -46,11 +47,8 @@ def buttons(message: dict[str, Any], action_id: str) -> list[str]:
 def test_conversations_started_outside_slack_are_listed_and_only_admins_end_them(
     palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
 ) -> None:
-    palbot.connect_key()
-    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
-    palbot.slack.command(f"start {pal_id} Mine")
-    started(palbot, fake_slack)
-    [mine] = palbot.store.conversations.list_active("T1")
+    mine = start_one(palbot, fake_slack, sandbox, "Mine", pal_name="Coach")
+    pal_id = mine.pal_id
     kiosk = start_outside_slack(sandbox, pal_id, "Lobby kiosk")
     member = conversations_answer(palbot, fake_slack)
     check_message(member)
@@ -115,10 +113,7 @@ def test_app_home_lists_them_and_tells_admins_what_a_reinstall_turns_on(
 def test_when_the_pal_api_cannot_be_asked_palbots_own_are_listed_and_that_is_said(
     palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
 ) -> None:
-    palbot.connect_key()
-    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
-    palbot.slack.command(f"start {pal_id} Mine")
-    started(palbot, fake_slack)
+    start_one(palbot, fake_slack, sandbox, "Mine", pal_name="Coach")
     sandbox.fault(method="GET", path="/v2/conversations", status=503, times=5)
     text = render(conversations_answer(palbot, fake_slack)["blocks"])
     assert "Live conversations (1)" in text and "Mine" in text

@@ -13,7 +13,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.slack.blockkit import render
 from tests.slack.conftest import ADMIN, PalbotHandle
 from tests.slack.test_conversations import started
-from tests.slack.test_lifecycle import callbacks_of, wait
+from tests.slack.test_lifecycle import callbacks_of, start_one, wait
 from tests.slack.test_pals import make_pal
 
 START_FIELDS = (
@@ -243,11 +243,7 @@ def test_a_private_call_is_listed_only_for_its_starter_and_admins(
 ) -> None:
     from tests.slack.test_conversations import conversations_answer
 
-    palbot.connect_key()
-    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
-    palbot.slack.command(f"start {pal_id} Salary talk --private")
-    started(palbot, fake_slack)
-    [conv] = palbot.store.conversations.list_active("T1")
+    conv = start_one(palbot, fake_slack, sandbox, "Salary talk --private", pal_name="Coach")
     for who, sees in (("U_USER", True), (ADMIN, True), ("U_OTHER", False)):
         text = render(conversations_answer(palbot, fake_slack, who)["blocks"])
         assert ("Salary talk" in text) is sees and (conv.conversation_id in text) is sees, who

@@ -11,7 +11,7 @@ from tests.conftest import SANDBOX_KEY, SandboxHandle
 from tests.fakes.slack_api import FakeSlack
 from tests.slack.blockkit import check_message, render
 from tests.slack.conftest import ADMIN, PalbotHandle
-from tests.slack.test_conversations import started
+from tests.slack.test_lifecycle import start_one
 from tests.slack.test_live_calls import start_outside_slack
 from tests.slack.test_pals import make_pal
 
@@ -37,11 +37,8 @@ def cards(call: Any) -> dict[str, Any]:
 def test_a_live_call_unfurls_with_end_then_says_it_ended(
     palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
 ) -> None:
-    palbot.connect_key()
-    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
-    palbot.slack.command(f"start {pal_id} Weekly")
-    started(palbot, fake_slack)
-    [conv] = palbot.store.conversations.list_active("T1")
+    conv = start_one(palbot, fake_slack, sandbox, "Weekly", pal_name="Coach")
+    pal_id = conv.pal_id
     assert conv.url is not None
     kiosk = start_outside_slack(sandbox, pal_id, "Lobby kiosk")
     kiosk_url = f"{sandbox.url}/rooms/{kiosk}"
@@ -70,11 +67,8 @@ def test_a_live_call_unfurls_with_end_then_says_it_ended(
 def test_private_rooms_tests_and_other_workspaces_get_no_card(
     palbot: PalbotHandle, fake_slack: FakeSlack, sandbox: SandboxHandle
 ) -> None:
-    palbot.connect_key()
-    pal_id = make_pal(sandbox, SANDBOX_KEY, pal_name="Coach")
-    palbot.slack.command(f"start {pal_id} Secret --private")
-    started(palbot, fake_slack)
-    [private] = palbot.store.conversations.list_active("T1")
+    private = start_one(palbot, fake_slack, sandbox, "Secret --private", pal_name="Coach")
+    pal_id = private.pal_id
     assert private.url is not None
     share(palbot, private.url)
     outside = start_outside_slack(sandbox, pal_id, "Kiosk")
