@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # Where the PAL account records calls (a JSON object, sent as properties.recording_storage):
     # only when it is set does the Start form offer recording.
     palbot_recording_storage: dict[str, Any] | None = None
+    # With DATABASE_URL: PostgreSQL connections each process may hold (and its store threads)
+    palbot_db_pool_size: int = Field(default=8, ge=1, le=64)
 
     @field_validator("palbot_admin_users", mode="before")
     @classmethod

@@ -25,7 +25,11 @@ def open_store(settings: Settings) -> Store:
     if settings.database_url:
         from palbot.store.postgres.store import open_postgres_store
 
-        return open_postgres_store(settings.database_url.get_secret_value(), secret)
+        return open_postgres_store(
+            settings.database_url.get_secret_value(),
+            secret,
+            pool_size=settings.palbot_db_pool_size,
+        )
     return open_sqlite_store(settings.palbot_database, secret)
 
 

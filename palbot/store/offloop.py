@@ -3,8 +3,9 @@
     record = await rt.db(store.conversations.get, conversation_id)
 
 SQLite gets one dedicated thread (its writes are serialised anyway, and reads from one WAL
-connection take microseconds); PostgreSQL gets a small pool of threads, each holding one
-connection, so round trips to the server overlap. A call that needs several statements in one
+connection take microseconds); PostgreSQL gets as many threads as its connection pool holds
+connections (`PALBOT_DB_POOL_SIZE`), each call borrowing one for its duration, so round trips
+to the server overlap. A call that needs several statements in one
 transaction is one function run here in one go (never spread over several awaits: another
 coroutine's call could otherwise land inside the open transaction).
 
@@ -15,6 +16,7 @@ it by mistake raises at once (every end-to-end test would catch such a regressio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import itertools
 import queue
@@ -26,7 +28,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 SQLITE_THREADS = 1
-POSTGRES_THREADS = 8
 # Set in after-ack work (`Runtime.spawn`, the poller, reconciliation): its store calls wait
 # behind those of requests being answered, so a burst's acks never queue behind its own jobs.
 BACKGROUND: contextvars.ContextVar[bool] = contextvars.ContextVar("background", default=False)
@@ -61,6 +62,8 @@ class StoreThreads:
         serve = getattr(self.db, "serve_from_this_thread", None)
         if serve is not None:
             serve()
+        # PostgreSQL lends each call a pooled connection; SQLite's thread keeps its own
+        borrowed = getattr(self.db, "borrowed", contextlib.nullcontext)
         while True:
             priority, _, job = self._jobs.get()
             if job is None:
@@ -68,7 +71,8 @@ class StoreThreads:
             fn, future, loop = job
             _running.urgent = priority == URGENT
             try:
-                result = fn()
+                with borrowed():
+                    result = fn()
             except BaseException as exc:  # handed to the awaiting coroutine
                 loop.call_soon_threadsafe(_settle, future, None, exc)
             else:
@@ -101,7 +105,7 @@ def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None)
 
 def threads_for(db: Any) -> int:
     """How many store threads a database wants (see the module's docstring)."""
-    return POSTGRES_THREADS if getattr(db, "is_postgres", False) else SQLITE_THREADS
+    return int(getattr(db, "pool_size", SQLITE_THREADS))
 
 
 class LoopGuard:

@@ -1,7 +1,12 @@
 """PostgreSQL behind the same small interface as the SQLite `Database`, so the store's classes
 (workspaces, audit chain, conversations, idempotency, installations) run unchanged on both.
 
-- One connection per thread (psycopg 3), autocommit outside `write()`.
+- psycopg 3 with a psycopg-pool `ConnectionPool`: each store call run on the store's threads
+  (`offloop.StoreThreads`) borrows a connection for its duration (`borrowed()`), autocommit
+  outside `write()`. The pool opens connections as load needs them, up to its size
+  (`PALBOT_DB_POOL_SIZE`), closes those idle for 10 minutes and renews each after an hour, so
+  N workers on M hosts hold what they use, not N x M x threads. Any other thread (the CLI, a
+  copy, a test) uses a connection of its own.
 - `write()` is one transaction holding a transaction-level advisory lock: writers queue, as
   under SQLite's `BEGIN IMMEDIATE`, across every process and host sharing the database. So the
   audit hash chain stays one chain, idempotency claims and limits hold across processes.
@@ -14,6 +19,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import threading
@@ -23,6 +29,7 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from palbot.store.errors import StoreBusy
 from palbot.store.offloop import LoopGuard, urgent_here
@@ -37,6 +44,15 @@ MIGRATE_LOCK = 0x7061_6C6D  # "palm"
 # 3 s; after-ack work waits up to BACKGROUND_LOCK_TIMEOUT_MS.
 SERVING_LOCK_TIMEOUT_MS = 1000
 BACKGROUND_LOCK_TIMEOUT_MS = 10_000
+# The pool: connections for the store's threads (one each at most, so its size is also how
+# many store threads a process runs), opened as needed beyond MIN, closed after MAX_IDLE.
+POOL_SIZE = 8
+POOL_MIN = 2
+POOL_MAX_IDLE = 600.0
+POOL_MAX_LIFETIME = 3600.0
+# A store call waits this long for a connection when every one is in use (it then fails as
+# StoreBusy, the person is told): only a pool smaller than the store's threads can wait.
+POOL_WAIT_SECONDS = 2.0
 
 
 class Row(Sequence[Any]):
@@ -70,6 +86,7 @@ _INSERT_OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.IGNORECASE)
 _JSON_EXTRACT = re.compile(r"json_extract\((\w+(?:\.\w+)?),\s*'\$\.(\w+)'\)")
 
 
+@functools.lru_cache(maxsize=1024)
 def translate(sql: str) -> str:
     """The store's SQLite-dialect statement, for PostgreSQL."""
     out = sql.replace("%", "%%")
@@ -91,7 +108,9 @@ class PgConnection:
     fail. Anything sent inside a transaction is never resent: its outcome is the caller's."""
 
     def __init__(
-        self, conn: psycopg.Connection[Any], revive: Callable[[], psycopg.Connection[Any]]
+        self,
+        conn: psycopg.Connection[Any],
+        revive: Callable[[psycopg.Connection[Any]], psycopg.Connection[Any]],
     ) -> None:
         self.raw = conn
         self._revive = revive
@@ -115,54 +134,95 @@ class PgConnection:
             if not (idle and self.raw.closed and _SAFE_TO_RESEND.match(sql)):
                 raise
             log.warning("a database connection was lost while idle: reconnected")
-            self.raw = self._revive()
+            self.raw = self._revive(self.raw)
             return send(self.raw)
 
 
 class PgDatabase:
-    def __init__(self, url: str, *, schema_version: int | None = None) -> None:
+    def __init__(
+        self, url: str, *, schema_version: int | None = None, pool_size: int = POOL_SIZE
+    ) -> None:
         self.url = url
         self.path = url  # what error messages and the CLI name
         self.is_postgres = True
+        self.pool_size = pool_size
         self._local = threading.local()
-        self._all: list[psycopg.Connection[Any]] = []
+        self._own: list[psycopg.Connection[Any]] = []  # threads' own connections (not pooled)
         self._lock = threading.Lock()
         self._serving: set[int] = set()
         self.loop_guard = LoopGuard()
         self._fail_fast_until = 0.0
         try:
-            self.migrate(schema_version)
+            self.migrate(schema_version)  # fails at once, with libpq's reason, on a bad URL
         except psycopg.OperationalError as exc:
             raise DatabaseError(f"cannot use the PostgreSQL database: {exc}".strip()) from None
-
-    def _connect(self) -> PgConnection:
-        return PgConnection(self._open(), self._open)
-
-    def _open(self) -> psycopg.Connection[Any]:
-        """A new connection for this thread, with this thread's session settings."""
-        raw: psycopg.Connection[Any] = psycopg.connect(
-            self.url, autocommit=True, row_factory=_row_factory
+        self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            url,
+            min_size=min(POOL_MIN, pool_size),
+            max_size=pool_size,
+            kwargs={"autocommit": True, "row_factory": _row_factory, "application_name": "palbot"},
+            name="palbot",
+            timeout=POOL_WAIT_SECONDS,
+            max_idle=POOL_MAX_IDLE,
+            max_lifetime=POOL_MAX_LIFETIME,
+            open=False,
         )
-        for setting in getattr(self._local, "session", ()):
-            raw.execute(setting.encode())
+        self.pool.open(wait=False)  # the first connections open in the pool's background
+
+    def _own_connection(
+        self, dead: psycopg.Connection[Any] | None = None
+    ) -> psycopg.Connection[Any]:
+        """A connection of this thread's own, outside the pool (the CLI, a copy, a test)."""
+        raw: psycopg.Connection[Any] = psycopg.connect(
+            self.url, autocommit=True, row_factory=_row_factory, application_name="palbot"
+        )
         with self._lock:
-            self._all.append(raw)
+            if dead is not None and dead in self._own:
+                self._own.remove(dead)
+            self._own.append(raw)
         return raw
+
+    def _from_pool(self, dead: psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+        """A live pooled connection for one whose server went away. A restart drops all of
+        them: the pool tests its idle ones first, so the next is not one more dead one."""
+        self.pool.putconn(dead)  # closed: the pool discards it and opens another
+        self.pool.check()
+        return self._getconn()
+
+    def _getconn(self) -> psycopg.Connection[Any]:
+        try:
+            return self.pool.getconn()
+        except PoolTimeout:
+            log.warning("every pooled database connection is in use: a store call gave up")
+            raise StoreBusy() from None
+
+    @contextlib.contextmanager
+    def borrowed(self) -> Iterator[None]:
+        """For one store call on a store thread: a pooled connection, given back after."""
+        if getattr(self._local, "conn", None) is not None:  # this thread has its own
+            yield
+            return
+        conn = PgConnection(self._getconn(), self._from_pool)
+        self._local.conn = conn
+        try:
+            yield
+        finally:
+            self._local.conn = None
+            self.pool.putconn(conn.raw)  # rolled back by the pool if left in a transaction
 
     @property
     def conn(self) -> PgConnection:
         self.loop_guard.check()
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.raw.closed:
-            conn = self._connect()
+            dead = conn.raw if conn is not None else None
+            conn = PgConnection(self._own_connection(dead), self._own_connection)
             self._local.conn = conn
         return conn
 
     def serve_from_this_thread(self, busy_ms: int = SERVING_LOCK_TIMEOUT_MS) -> None:
-        """As SQLite's: the serving loop waits at most `busy_ms` for the write lock."""
-        setting = f"SET lock_timeout = {int(busy_ms)}"
-        self._local.session = (setting,)  # kept on a new connection too
-        self.conn.execute_script(setting)
+        """As SQLite's: on this (store) thread a request's write waits at most
+        SERVING_LOCK_TIMEOUT_MS for the write lock (set per transaction in `write()`)."""
         self._serving.add(threading.get_ident())
 
     @contextlib.contextmanager
@@ -242,9 +302,10 @@ class PgDatabase:
         return "ok" if self.ping() else "unreachable"
 
     def close(self) -> None:
+        self.pool.close()
         with self._lock:
-            for raw in self._all:
+            for raw in self._own:
                 with contextlib.suppress(psycopg.Error):
                     raw.close()
-            self._all.clear()
+            self._own.clear()
         self._local = threading.local()

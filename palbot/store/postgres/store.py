@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from palbot.store.crypto import SecretBox, SecretKeyError, parse_keys
-from palbot.store.postgres.db import PgDatabase
+from palbot.store.postgres.db import POOL_SIZE, PgDatabase
 from palbot.store.sqlite.store import SqliteStore
 
 
@@ -14,7 +14,9 @@ def normalize_url(url: str) -> str:
     )
 
 
-def open_postgres_store(url: str, secret_key: str | None) -> SqliteStore:
+def open_postgres_store(
+    url: str, secret_key: str | None, *, pool_size: int = POOL_SIZE
+) -> SqliteStore:
     """The store's classes over PostgreSQL. The secret key must come from PALBOT_SECRET_KEY:
     there is no file beside a PostgreSQL database to keep it in."""
     if not secret_key:
@@ -25,5 +27,5 @@ def open_postgres_store(url: str, secret_key: str | None) -> SqliteStore:
             "there is no key file beside a PostgreSQL database."
         )
     box = SecretBox(parse_keys(secret_key, "PALBOT_SECRET_KEY"), "PALBOT_SECRET_KEY")
-    database = PgDatabase(normalize_url(url))
+    database = PgDatabase(normalize_url(url), pool_size=pool_size)
     return SqliteStore(normalize_url(url), box, database=database)

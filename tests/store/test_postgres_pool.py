@@ -1,0 +1,168 @@
+"""PostgreSQL's connection pool (psycopg-pool), as the server uses it: store calls run on the
+store's threads, each borrowing a pooled connection for its duration. A real server (tests/pg.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from cryptography.fernet import Fernet
+
+from palbot.config import Settings
+from palbot.store import SqliteStore, open_store
+from palbot.store.offloop import StoreThreads, threads_for
+from palbot.store.postgres.db import PgDatabase
+from palbot.store.postgres.store import open_postgres_store
+from tests.pg import PostgresServer
+
+
+@pytest.fixture
+def small_pool(postgres_url: str) -> Iterator[tuple[SqliteStore, StoreThreads]]:
+    store = open_postgres_store(postgres_url, Fernet.generate_key().decode(), pool_size=2)
+    threads = StoreThreads(store.db, threads_for(store.db))
+    yield store, threads
+    threads.close()
+    store.close()
+
+
+def _palbot_connections(db: PgDatabase) -> int:
+    """Connections palbot holds to this database, as the server sees them (from a pooled one)."""
+    row = db.conn.execute(
+        "SELECT COUNT(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND application_name = 'palbot'"
+    ).fetchone()
+    return int(row[0])
+
+
+def test_the_pool_size_sets_the_store_threads_and_bounds_the_connections(
+    small_pool: tuple[SqliteStore, StoreThreads],
+) -> None:
+    store, threads = small_pool
+    db = store.db
+    assert isinstance(db, PgDatabase)
+    assert threads.threads == 2 == db.pool.max_size
+    threads = StoreThreads(db, 5)  # more threads than connections: they take turns
+    seen: list[int] = []
+
+    def slow_append(i: int) -> int:
+        db.conn.execute("SELECT pg_sleep(0.05)").fetchone()
+        seen.append(_palbot_connections(db))
+        return store.audit.append("audit.read", "ok", team_id="T1", detail={"i": i}).seq
+
+    async def burst() -> list[int]:
+        return await asyncio.gather(*(threads(slow_append, i) for i in range(12)))
+
+    seqs = asyncio.run(burst())
+    threads.close()
+    assert sorted(seqs) == list(range(1, 13))  # every call ran, one chain
+    assert store.audit.verify().ok
+    # never more than the pool's two, though 5 threads ran (+1: this test thread's own, which
+    # opened the store and migrated it)
+    assert max(seen) <= 3
+    stats = db.pool.get_stats()
+    assert stats["pool_size"] <= 2 and stats.get("requests_num", 0) >= 12
+
+
+def test_a_failing_call_gives_its_connection_back_rolled_back(
+    small_pool: tuple[SqliteStore, StoreThreads],
+) -> None:
+    store, threads = small_pool
+    db = store.db
+    assert isinstance(db, PgDatabase)
+
+    def fail_inside_a_write() -> None:
+        with db.write() as conn:
+            conn.execute(
+                "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)", ("x", "h", 1.0)
+            )
+            raise ValueError("after the insert")
+
+    def left_open() -> None:  # a bug that leaves a transaction open must not poison the pool
+        conn = db.conn
+        conn.execute_script("BEGIN")
+        conn.execute(
+            "INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)", ("y", "h", 1)
+        )
+
+    async def scenario() -> tuple[Any, Any]:
+        for _ in range(3):  # more than the pool holds: a connection kept would starve it
+            with pytest.raises(ValueError, match="after the insert"):
+                await threads(fail_inside_a_write)
+            await threads(left_open)
+        names = await threads(
+            lambda: [r[0] for r in db.conn.execute("SELECT name FROM leases").fetchall()]
+        )
+        status = await threads(lambda: db.conn.in_transaction)
+        return names, status
+
+    names, in_transaction = asyncio.run(scenario())
+    assert names == []  # neither insert was committed
+    assert in_transaction is False
+    stats = db.pool.get_stats()
+    assert stats["pool_size"] <= 2
+    assert stats["pool_available"] == stats["pool_size"]  # every one given back
+
+
+def test_pooled_connections_dropped_by_a_restart_are_replaced_without_failing_a_call(
+    postgres_server: PostgresServer, small_pool: tuple[SqliteStore, StoreThreads]
+) -> None:
+    """A restart drops every pooled connection at once: the next calls on every store thread,
+    reads and writes, still succeed (the pool tests its idle ones before lending another)."""
+    store, threads = small_pool
+    db = store.db
+    assert isinstance(db, PgDatabase)
+    database = db.url.rsplit("/", 1)[1]
+
+    def drop_all() -> None:
+        with psycopg.connect(postgres_server.admin_url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                (database,),
+            )
+
+    def nap() -> None:  # (db.conn here is the store thread's pooled connection)
+        db.conn.execute("SELECT pg_sleep(0.05)")
+
+    async def warm() -> None:  # both pooled connections open and idle
+        await asyncio.gather(*(threads(nap) for _ in range(4)))
+
+    one = StoreThreads(db, 1)  # one call at a time: the other dead connection waits idle
+
+    async def calls() -> list[Any]:
+        reads = [one(store.workspaces.get, "T1") for _ in range(4)]
+        writes = [one(store.audit.append, "audit.read", "ok", team_id="T1") for _ in range(4)]
+        return await asyncio.gather(*reads, *writes)
+
+    asyncio.run(threads(store.workspaces.set_pal_key, "T1", "sk-test-pool-0001", set_by="U1"))
+    for _ in range(2):
+        asyncio.run(warm())
+        assert db.pool.get_stats()["pool_size"] == 2
+        drop_all()
+        results = asyncio.run(calls())
+        assert all(w is not None and w.has_key for w in results[:4])
+        assert all(entry.seq >= 1 for entry in results[4:])
+    one.close()
+    assert store.audit.verify().ok
+
+
+def test_palbot_db_pool_size_is_read_and_bounded(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    monkeypatch.setenv("PALBOT_SECRET_KEY", Fernet.generate_key().decode())
+    monkeypatch.setenv("PALBOT_DB_POOL_SIZE", "3")
+    store = open_store(Settings())
+    try:
+        assert isinstance(store.db, PgDatabase)
+        assert threads_for(store.db) == 3 == store.db.pool.max_size
+    finally:
+        store.close()
+    for bad in ("0", "65", "many"):
+        monkeypatch.setenv("PALBOT_DB_POOL_SIZE", bad)
+        with pytest.raises(ValueError, match="palbot_db_pool_size"):
+            Settings()
