@@ -1,12 +1,13 @@
-"""`/pal help` throughput under wrk, palbot (SQLite, one worker) beside bare Bolt in one run.
+"""`/pal help` throughput under wrk, palbot (SQLite) beside bare Bolt in one run.
 
-    python bench/wrk_help.py [--connections 50] [--seconds 10] [--threads 2]
+    python bench/wrk_help.py [--connections 50] [--seconds 10] [--threads 2] [--workers 1,2]
 
 Starts the same stack as the other benches (fake Slack, sandbox, `palbot serve`, bare Bolt),
 then runs wrk against each with one signed `/pal help` request replayed (a Slack signature
 stays valid for five minutes; `/pal help` changes nothing, so a replay is a fair load). Prints
-requests per second, wrk's latency percentiles and the palbot/bare ratios. Needs `wrk`
-(Debian: `apt-get install wrk`).
+requests per second, wrk's latency percentiles and the palbot/bare ratios; with several
+`--workers` counts, palbot once per count (`palbot serve --workers N`), beside the same bare
+Bolt run. Needs `wrk` (Debian: `apt-get install wrk`).
 """
 
 from __future__ import annotations
@@ -80,36 +81,42 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", default="1", help="palbot worker counts, e.g. 1,2")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is not installed (Debian: apt-get install wrk)")
         return 2
-    stack = start_stack(with_bare=True)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            lua = Path(tmp) / "help.lua"
-            script(lua)
-            results = {}
-            for who, url in (("bare Bolt", stack.bare_url), ("palbot", stack.palbot_url)):
-                assert url is not None
-                run_wrk(url, lua, args.connections, 2, args.threads)  # warm up
-                results[who] = run_wrk(url, lua, args.connections, args.seconds, args.threads)
-        print(
-            f"/pal help under wrk, {args.connections} connections, {args.seconds} s, "
-            "SQLite, 1 worker"
-        )
-        for who, r in results.items():
-            print(
-                f"{who:10} {r['rps']:8.0f} req/s  p50 {r.get('p50', 0):6.2f} ms  "
-                f"p99 {r.get('p99', 0):6.2f} ms  non-2xx {int(r['non2xx'])}"
+    counts = [int(w) for w in args.workers.split(",")]
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        lua = Path(tmp) / "help.lua"
+        script(lua)
+        for i, workers in enumerate(counts):
+            stack = start_stack(with_bare=i == 0, workers=workers)
+            try:
+                targets = [(f"palbot, {workers} worker(s)", stack.palbot_url)]
+                if stack.bare_url:
+                    targets.insert(0, ("bare Bolt", stack.bare_url))
+                for who, url in targets:
+                    run_wrk(url, lua, args.connections, 2, args.threads)  # warm up
+                    results[who] = run_wrk(url, lua, args.connections, args.seconds, args.threads)
+            finally:
+                stack.stop()
+    print(f"/pal help under wrk, {args.connections} connections, {args.seconds} s, SQLite")
+    bare = results["bare Bolt"]
+    for who, r in results.items():
+        ratio = (
+            ""
+            if who == "bare Bolt"
+            else (
+                f"  palbot/bare: throughput {r['rps'] / bare['rps']:.2f}x, "
+                f"p99 {r.get('p99', 0) / max(bare.get('p99', 1), 1e-9):.2f}x"
             )
-        bare, mine = results["bare Bolt"], results["palbot"]
-        print(
-            f"palbot/bare: throughput {mine['rps'] / bare['rps']:.2f}x, "
-            f"p99 {mine.get('p99', 0) / max(bare.get('p99', 1), 1e-9):.2f}x"
         )
-    finally:
-        stack.stop()
+        print(
+            f"{who:22} {r['rps']:8.0f} req/s  p50 {r.get('p50', 0):6.2f} ms  "
+            f"p99 {r.get('p99', 0):6.2f} ms  non-2xx {int(r['non2xx'])}{ratio}"
+        )
     return 0
 
 
