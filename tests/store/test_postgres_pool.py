@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 
 from palbot.config import Settings
 from palbot.store import SqliteStore, open_store
+from palbot.store.errors import StoreBusy
 from palbot.store.offloop import StoreThreads, threads_for
 from palbot.store.postgres.db import PgDatabase
 from palbot.store.postgres.store import open_postgres_store
@@ -148,6 +149,37 @@ def test_pooled_connections_dropped_by_a_restart_are_replaced_without_failing_a_
         assert all(entry.seq >= 1 for entry in results[4:])
     one.close()
     assert store.audit.verify().ok
+
+
+def test_a_call_finding_every_connection_in_use_fails_as_busy_and_the_next_succeeds(
+    postgres_url: str,
+) -> None:
+    """Only a pool smaller than the store's threads can run out: a call that waited its time
+    for a connection fails as StoreBusy (the person is told palbot is busy), nothing hangs."""
+    db = PgDatabase(postgres_url, pool_size=1, pool_wait=0.2)
+    threads = StoreThreads(db, 2)  # two threads, one connection
+
+    def hold(seconds: float) -> None:
+        db.conn.execute("SELECT pg_sleep(?)", (seconds,))
+
+    async def scenario() -> tuple[BaseException | None, bool]:
+        holder = asyncio.ensure_future(threads(hold, 1.0))
+        await asyncio.sleep(0.2)  # the only connection is lent to `holder`
+        try:
+            await threads(db.ping)
+            busy: BaseException | None = None
+        except StoreBusy as exc:
+            busy = exc
+        await holder
+        return busy, await threads(db.ping)
+
+    try:
+        busy, later = asyncio.run(scenario())
+    finally:
+        threads.close()
+        db.close()
+    assert isinstance(busy, StoreBusy)
+    assert later is True  # the connection was given back: the next call gets it
 
 
 def test_palbot_db_pool_size_is_read_and_bounded(

@@ -140,7 +140,12 @@ class PgConnection:
 
 class PgDatabase:
     def __init__(
-        self, url: str, *, schema_version: int | None = None, pool_size: int = POOL_SIZE
+        self,
+        url: str,
+        *,
+        schema_version: int | None = None,
+        pool_size: int = POOL_SIZE,
+        pool_wait: float = POOL_WAIT_SECONDS,
     ) -> None:
         self.url = url
         self.path = url  # what error messages and the CLI name
@@ -162,7 +167,7 @@ class PgDatabase:
             max_size=pool_size,
             kwargs={"autocommit": True, "row_factory": _row_factory, "application_name": "palbot"},
             name="palbot",
-            timeout=POOL_WAIT_SECONDS,
+            timeout=pool_wait,
             max_idle=POOL_MAX_IDLE,
             max_lifetime=POOL_MAX_LIFETIME,
             open=False,
