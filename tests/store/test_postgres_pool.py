@@ -5,6 +5,7 @@ store's threads, each borrowing a pooled connection for its duration. A real ser
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -180,6 +181,44 @@ def test_a_call_finding_every_connection_in_use_fails_as_busy_and_the_next_succe
         db.close()
     assert isinstance(busy, StoreBusy)
     assert later is True  # the connection was given back: the next call gets it
+
+
+def test_a_command_line_use_opens_no_pool(postgres_url: str) -> None:
+    """`palbot audit verify`, `db copy`, `migrate`: store calls on the calling thread, on a
+    connection of its own; the pool (for a server's store threads) is never opened."""
+    store = open_postgres_store(postgres_url, Fernet.generate_key().decode())
+    try:
+        store.audit.append("audit.read", "ok", team_id="T1")
+        assert store.audit.verify().ok
+        db = store.db
+        assert isinstance(db, PgDatabase)
+        assert db.pool.closed  # never opened
+        assert _palbot_connections(db) == 1
+    finally:
+        store.close()
+
+
+def test_a_lent_connection_lost_mid_call_is_replaced_from_the_pool(
+    small_pool: tuple[SqliteStore, StoreThreads],
+) -> None:
+    store, threads = small_pool
+    db = store.db
+    assert isinstance(db, PgDatabase)
+
+    def lose_then_read() -> int:
+        # inside a transaction: never resent
+        with pytest.raises(psycopg.OperationalError), db.write() as conn:
+            conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        return int(db.conn.execute("SELECT 41 + 1").fetchone()[0])
+
+    assert asyncio.run(threads(lose_then_read)) == 42
+    for _ in range(40):  # the pool replaces the lost one in its background
+        stats = db.pool.get_stats()
+        if stats["pool_available"] == stats["pool_size"]:
+            break
+        time.sleep(0.05)
+    assert stats["pool_available"] == stats["pool_size"] <= 2  # the new one given back too
+    assert len(db._own) == 1  # no connection of its own was made on the store thread
 
 
 def test_palbot_db_pool_size_is_read_and_bounded(

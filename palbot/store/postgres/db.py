@@ -170,9 +170,9 @@ class PgDatabase:
             timeout=pool_wait,
             max_idle=POOL_MAX_IDLE,
             max_lifetime=POOL_MAX_LIFETIME,
-            open=False,
+            open=False,  # opened by the first store call (a CLI command never needs it)
         )
-        self.pool.open(wait=False)  # the first connections open in the pool's background
+        self._pool_opened = False
 
     def _own_connection(
         self, dead: psycopg.Connection[Any] | None = None
@@ -195,6 +195,11 @@ class PgDatabase:
         return self._getconn()
 
     def _getconn(self) -> psycopg.Connection[Any]:
+        if not self._pool_opened:
+            with self._lock:
+                if not self._pool_opened:
+                    self.pool.open(wait=False)
+                    self._pool_opened = True
         try:
             return self.pool.getconn()
         except PoolTimeout:
@@ -208,18 +213,20 @@ class PgDatabase:
             yield
             return
         conn = PgConnection(self._getconn(), self._from_pool)
-        self._local.conn = conn
+        self._local.conn, self._local.lent = conn, True
         try:
             yield
         finally:
-            self._local.conn = None
+            self._local.conn, self._local.lent = None, False
             self.pool.putconn(conn.raw)  # rolled back by the pool if left in a transaction
 
     @property
     def conn(self) -> PgConnection:
         self.loop_guard.check()
         conn = getattr(self._local, "conn", None)
-        if conn is None or conn.raw.closed:
+        if conn is not None and conn.raw.closed and getattr(self._local, "lent", False):
+            conn.raw = self._from_pool(conn.raw)  # lent, then lost: another from the pool
+        elif conn is None or conn.raw.closed:
             dead = conn.raw if conn is not None else None
             conn = PgConnection(self._own_connection(dead), self._own_connection)
             self._local.conn = conn
@@ -307,7 +314,10 @@ class PgDatabase:
         return "ok" if self.ping() else "unreachable"
 
     def close(self) -> None:
-        self.pool.close()
+        with self._lock:
+            if self._pool_opened:
+                self.pool.close()
+                self._pool_opened = False
         with self._lock:
             for raw in self._own:
                 with contextlib.suppress(psycopg.Error):
