@@ -243,6 +243,23 @@ def make_pal(sandbox_url: str) -> str:
     return str(resp.json()["pal_id"])
 
 
+def command_body(text: str, i: int, trigger: str, response_url: str) -> str:
+    """The form body Slack posts for `/pal <text>`, the i-th of a load (its channel and user
+    vary with i, as in a busy workspace)."""
+    return urlencode(
+        {
+            "team_id": "T1",
+            "channel_id": f"C{i % 997:04d}",
+            "user_id": f"U{i % 50:03d}",
+            "command": "/pal",
+            "text": text,
+            "response_url": response_url,
+            "trigger_id": trigger,
+            "api_app_id": "A1",
+        }
+    )
+
+
 class Load:
     """Signed `/pal` commands at a fixed concurrency; latency = time to the HTTP answer."""
 
@@ -254,18 +271,7 @@ class Load:
         self.sent_at: dict[str, float] = {}
 
     def body(self, text: str, i: int, trigger: str) -> str:
-        return urlencode(
-            {
-                "team_id": "T1",
-                "channel_id": f"C{i % 997:04d}",
-                "user_id": f"U{i % 50:03d}",
-                "command": "/pal",
-                "text": text,
-                "response_url": f"{self.fake.url}/response/b{i}",
-                "trigger_id": trigger,
-                "api_app_id": "A1",
-            }
-        )
+        return command_body(text, i, trigger, f"{self.fake.url}/response/b{i}")
 
     async def run(self, texts: list[str]) -> list[float]:
         """Send `texts` at the concurrency, over one warm connection pool."""

@@ -23,35 +23,26 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(REPO))
 
 from cryptography.fernet import Fernet  # noqa: E402
-from harness import PAL_KEY, SECRET, Stack, make_pal, start_stack  # noqa: E402
+from harness import (  # noqa: E402
+    PAL_KEY,
+    SECRET,
+    Stack,
+    command_body,
+    make_pal,
+    start_stack,
+)
 from slack_sdk.signature import SignatureVerifier  # noqa: E402
 
 from palbot.store.postgres.store import open_postgres_store  # noqa: E402
 from tests.pg import PostgresServer  # noqa: E402
 
 STARTS_PER_SECOND_CEILING = 6000  # the table of distinct starts covers this rate, never cycled
-
-
-def body(text: str, i: int) -> str:
-    return urlencode(
-        {
-            "team_id": "T1",
-            "channel_id": f"C{i % 997:04d}",
-            "user_id": f"U{i % 50:03d}",
-            "command": "/pal",
-            "text": text,
-            "response_url": "http://127.0.0.1:9/r",
-            "trigger_id": f"wrk-{time.time_ns()}-{i}",
-            "api_app_id": "A1",
-        }
-    )
 
 
 def script(path: Path, text: str, distinct: int) -> None:
@@ -63,7 +54,7 @@ def script(path: Path, text: str, distinct: int) -> None:
     data = path.with_suffix(".tsv")
     with data.open("w") as out:
         for i in range(distinct):
-            b = body(text, i)
+            b = command_body(text, i, f"wrk-{time.time_ns()}-{i}", "http://127.0.0.1:9/r")
             out.write(f"{verifier.generate_signature(timestamp=ts, body=b)}\t{b}\n")
     path.write_text(
         'wrk.method = "POST"\n'

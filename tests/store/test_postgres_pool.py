@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -22,11 +23,21 @@ from palbot.store.postgres.store import open_postgres_store
 from tests.pg import PostgresServer
 
 
+@dataclass
+class Pooled:
+    """A store on PostgreSQL with a pool of 2, and the store threads a server would run."""
+
+    store: SqliteStore
+    db: PgDatabase
+    threads: StoreThreads
+
+
 @pytest.fixture
-def small_pool(postgres_url: str) -> Iterator[tuple[SqliteStore, StoreThreads]]:
+def small_pool(postgres_url: str) -> Iterator[Pooled]:
     store = open_postgres_store(postgres_url, Fernet.generate_key().decode(), pool_size=2)
+    assert isinstance(store.db, PgDatabase)
     threads = StoreThreads(store.db, threads_for(store.db))
-    yield store, threads
+    yield Pooled(store, store.db, threads)
     threads.close()
     store.close()
 
@@ -41,11 +52,9 @@ def _palbot_connections(db: PgDatabase) -> int:
 
 
 def test_the_pool_size_sets_the_store_threads_and_bounds_the_connections(
-    small_pool: tuple[SqliteStore, StoreThreads],
+    small_pool: Pooled,
 ) -> None:
-    store, threads = small_pool
-    db = store.db
-    assert isinstance(db, PgDatabase)
+    store, db, threads = small_pool.store, small_pool.db, small_pool.threads
     assert threads.threads == 2 == db.pool.max_size
     threads = StoreThreads(db, 5)  # more threads than connections: they take turns
     seen: list[int] = []
@@ -70,11 +79,9 @@ def test_the_pool_size_sets_the_store_threads_and_bounds_the_connections(
 
 
 def test_a_failing_call_gives_its_connection_back_rolled_back(
-    small_pool: tuple[SqliteStore, StoreThreads],
+    small_pool: Pooled,
 ) -> None:
-    store, threads = small_pool
-    db = store.db
-    assert isinstance(db, PgDatabase)
+    db, threads = small_pool.db, small_pool.threads
 
     def fail_inside_a_write() -> None:
         with db.write() as conn:
@@ -110,13 +117,11 @@ def test_a_failing_call_gives_its_connection_back_rolled_back(
 
 
 def test_pooled_connections_dropped_by_a_restart_are_replaced_without_failing_a_call(
-    postgres_server: PostgresServer, small_pool: tuple[SqliteStore, StoreThreads]
+    postgres_server: PostgresServer, small_pool: Pooled
 ) -> None:
     """A restart drops every pooled connection at once: the next calls on every store thread,
     reads and writes, still succeed (the pool tests its idle ones before lending another)."""
-    store, threads = small_pool
-    db = store.db
-    assert isinstance(db, PgDatabase)
+    store, db, threads = small_pool.store, small_pool.db, small_pool.threads
     database = db.url.rsplit("/", 1)[1]
 
     def drop_all() -> None:
@@ -199,11 +204,9 @@ def test_a_command_line_use_opens_no_pool(postgres_url: str) -> None:
 
 
 def test_a_lent_connection_lost_mid_call_is_replaced_from_the_pool(
-    small_pool: tuple[SqliteStore, StoreThreads],
+    small_pool: Pooled,
 ) -> None:
-    store, threads = small_pool
-    db = store.db
-    assert isinstance(db, PgDatabase)
+    db, threads = small_pool.db, small_pool.threads
 
     def lose_then_read() -> int:
         # inside a transaction: never resent
