@@ -138,14 +138,15 @@ def callback_route(lifecycle: Lifecycle) -> Route:
 def health_route(store: Store) -> Route:
     async def healthz(request: Request) -> Response:
         """Within a second whatever the database does: the check runs off the event loop.
-        The body says the database's state; a write lock held elsewhere is still 200 (reads
-        and acks go on; writes say "busy"), an unreachable or silent database 503."""
+        The body says the database's state; a write lock held elsewhere, or every pooled
+        PostgreSQL connection in use, is still 200 (reads and acks go on, or wait their turn;
+        writes say "busy"), an unreachable or silent database 503."""
         backend = "postgresql" if getattr(store.db, "is_postgres", False) else "sqlite"
         try:
             state = await asyncio.wait_for(asyncio.to_thread(store.db.health), HEALTH_TIMEOUT)
         except TimeoutError:
             state = f"no answer within {HEALTH_TIMEOUT} s"
-        ok = state in ("ok", "write-locked")
+        ok = state in ("ok", "write-locked", "busy")
         body = {"ok": ok, "database": {"backend": backend, "state": state}}
         return JSONResponse(body, status_code=200 if ok else 503)
 

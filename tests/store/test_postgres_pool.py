@@ -224,6 +224,42 @@ def test_a_lent_connection_lost_mid_call_is_replaced_from_the_pool(
     assert len(db._own) == 1  # no connection of its own was made on the store thread
 
 
+def test_health_checks_from_any_thread_borrow_from_the_pool(postgres_url: str) -> None:
+    """/healthz asks on whichever thread the executor picks: each ask borrows a pooled
+    connection and gives it back (none of its own left behind per thread); every connection
+    in use is `busy`, not a failure."""
+    import concurrent.futures
+
+    roomy = PgDatabase(postgres_url, pool_size=2)
+    own_before = len(roomy._own)  # the constructing thread's, which migrated
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=6) as executor:
+            states = list(executor.map(lambda _: roomy.health(), range(24)))
+        assert states == ["ok"] * 24
+        assert len(roomy._own) == own_before
+    finally:
+        roomy.close()
+
+    tight = PgDatabase(postgres_url, pool_size=1, pool_wait=0.2)
+    threads = StoreThreads(tight, 1)
+
+    def hold() -> None:
+        tight.conn.execute("SELECT pg_sleep(?)", (0.8,))
+
+    async def while_held() -> tuple[str, str]:
+        holder = asyncio.ensure_future(threads(hold))
+        await asyncio.sleep(0.2)  # the only connection is lent to `holder`
+        state = await asyncio.to_thread(tight.health)
+        await holder
+        return state, await asyncio.to_thread(tight.health)
+
+    try:
+        assert asyncio.run(while_held()) == ("busy", "ok")
+    finally:
+        threads.close()
+        tight.close()
+
+
 def test_palbot_db_pool_size_is_read_and_bounded(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -310,8 +310,14 @@ class PgDatabase:
             return False
 
     def health(self) -> str:
-        """`ok` or `unreachable`."""
-        return "ok" if self.ping() else "unreachable"
+        """`ok`, `busy` (every pooled connection is in use: calls wait their turn) or
+        `unreachable`. Asked on a pooled connection, given back after: a platform's health
+        check, answered on whichever thread, never leaves a connection of its own behind."""
+        try:
+            with self.borrowed():
+                return "ok" if self.ping() else "unreachable"
+        except StoreBusy:
+            return "busy"
 
     def close(self) -> None:
         with self._lock:
