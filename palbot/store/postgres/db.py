@@ -134,8 +134,13 @@ class PgConnection:
             if not (idle and self.raw.closed and _SAFE_TO_RESEND.match(sql)):
                 raise
             log.warning("a database connection was lost while idle: reconnected")
-            self.raw = self._revive(self.raw)
+            self.replace_lost()
             return send(self.raw)
+
+    def replace_lost(self) -> None:
+        """A new connection in place of the lost one, from where it came (the pool, or this
+        thread's own)."""
+        self.raw = self._revive(self.raw)
 
 
 class PgDatabase:
@@ -172,7 +177,6 @@ class PgDatabase:
             max_lifetime=POOL_MAX_LIFETIME,
             open=False,  # opened by the first store call (a CLI command never needs it)
         )
-        self._pool_opened = False
 
     def _own_connection(
         self, dead: psycopg.Connection[Any] | None = None
@@ -195,11 +199,10 @@ class PgDatabase:
         return self._getconn()
 
     def _getconn(self) -> psycopg.Connection[Any]:
-        if not self._pool_opened:
+        if self.pool.closed:
             with self._lock:
-                if not self._pool_opened:
+                if self.pool.closed:
                     self.pool.open(wait=False)
-                    self._pool_opened = True
         try:
             return self.pool.getconn()
         except PoolTimeout:
@@ -213,23 +216,22 @@ class PgDatabase:
             yield
             return
         conn = PgConnection(self._getconn(), self._from_pool)
-        self._local.conn, self._local.lent = conn, True
+        self._local.conn = conn
         try:
             yield
         finally:
-            self._local.conn, self._local.lent = None, False
+            self._local.conn = None
             self.pool.putconn(conn.raw)  # rolled back by the pool if left in a transaction
 
     @property
     def conn(self) -> PgConnection:
         self.loop_guard.check()
         conn = getattr(self._local, "conn", None)
-        if conn is not None and conn.raw.closed and getattr(self._local, "lent", False):
-            conn.raw = self._from_pool(conn.raw)  # lent, then lost: another from the pool
-        elif conn is None or conn.raw.closed:
-            dead = conn.raw if conn is not None else None
-            conn = PgConnection(self._own_connection(dead), self._own_connection)
+        if conn is None:
+            conn = PgConnection(self._own_connection(), self._own_connection)
             self._local.conn = conn
+        elif conn.raw.closed:  # lost: lent ones are replaced from the pool, own ones anew
+            conn.replace_lost()
         return conn
 
     def serve_from_this_thread(self, busy_ms: int = SERVING_LOCK_TIMEOUT_MS) -> None:
@@ -321,9 +323,8 @@ class PgDatabase:
 
     def close(self) -> None:
         with self._lock:
-            if self._pool_opened:
+            if not self.pool.closed:
                 self.pool.close()
-                self._pool_opened = False
         with self._lock:
             for raw in self._own:
                 with contextlib.suppress(psycopg.Error):
