@@ -11,7 +11,12 @@
   under SQLite's `BEGIN IMMEDIATE`, across every process and host sharing the database. So the
   audit hash chain stays one chain, idempotency claims and limits hold across processes.
 - Statements are written once, in the SQLite dialect the store uses; `translate` makes the few
-  differences (placeholders, `INSERT OR IGNORE`, `json_extract`).
+  differences (`INSERT OR IGNORE`, `json_extract`, and `?` numbered as PostgreSQL's own `$1`,
+  `$2`…). psycopg's raw cursor sends a statement as it is: psycopg does not parse it again to
+  find `%s`, a parse it does not cache for a statement of more than 50 parameters (a batch's
+  multi-row inserts: about 0.3 ms of the GIL for 30 audit rows).
+- One cursor per connection serves every statement: a result is read before the connection's
+  next statement (as the store does), and reading it later is an error, not a wrong answer.
 - The schema is versioned (`schema_version`); migrations run under an advisory lock, so several
   processes starting at once migrate once.
 """
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import logging
 import re
 import threading
@@ -77,8 +83,44 @@ class Row(Sequence[Any]):
 
 
 def _row_factory(cursor: Any) -> Any:
-    names = [c.name for c in cursor.description or []]
+    result = cursor.pgresult  # its column names, without building `description`'s objects
+    names = [result.fname(i).decode() for i in range(result.nfields)] if result else []
     return lambda values: Row(names, values)
+
+
+class Result:
+    """A statement's result, as the store reads sqlite3's: `fetchone`, `fetchall`,
+    `fetchmany`, `rowcount`, iteration. Read it before the connection's next statement (its
+    cursor serves that one): read after, it raises instead of answering for another."""
+
+    __slots__ = ("_conn", "_cursor", "_number")
+
+    def __init__(self, conn: PgConnection, cursor: psycopg.RawCursor[Any], number: int) -> None:
+        self._conn = conn
+        self._cursor = cursor
+        self._number = number
+
+    def _live(self) -> psycopg.RawCursor[Any]:
+        if self._conn.statements != self._number:
+            raise RuntimeError("a PostgreSQL result was read after its connection's next statement")
+        return self._cursor
+
+    def fetchone(self) -> Any:
+        return self._live().fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._live().fetchall()
+
+    def fetchmany(self, size: int) -> list[Any]:
+        return self._live().fetchmany(size)
+
+    @property
+    def rowcount(self) -> int:
+        return self._live().rowcount
+
+    def __iter__(self) -> Iterator[Any]:
+        while (row := self.fetchone()) is not None:
+            yield row
 
 
 _PLACEHOLDER = re.compile(r"\?")
@@ -88,12 +130,12 @@ _JSON_EXTRACT = re.compile(r"json_extract\((\w+(?:\.\w+)?),\s*'\$\.(\w+)'\)")
 
 @functools.lru_cache(maxsize=1024)
 def translate(sql: str) -> str:
-    """The store's SQLite-dialect statement, for PostgreSQL."""
-    out = sql.replace("%", "%%")
-    out = _JSON_EXTRACT.sub(r"((\1)::jsonb ->> '\2')::bigint", out)
+    """The store's SQLite-dialect statement, for PostgreSQL (sent by a raw cursor, as it is)."""
+    out = _JSON_EXTRACT.sub(r"((\1)::jsonb ->> '\2')::bigint", sql)
     if _INSERT_OR_IGNORE.match(out):
         out = _INSERT_OR_IGNORE.sub("INSERT INTO", out) + " ON CONFLICT DO NOTHING"
-    return _PLACEHOLDER.sub("%s", out)
+    number = itertools.count(1)
+    return _PLACEHOLDER.sub(lambda _: f"${next(number)}", out)
 
 
 _SAFE_TO_RESEND = re.compile(r"^\s*(SELECT|BEGIN)\b", re.IGNORECASE)
@@ -114,33 +156,45 @@ class PgConnection:
     ) -> None:
         self.raw = conn
         self._revive = revive
+        self._cursor = psycopg.RawCursor(conn)
+        self.statements = 0  # how many sent: a result is read before the next one
 
     @property
     def in_transaction(self) -> bool:
         return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._send(sql, lambda raw: raw.execute(translate(sql), tuple(params)))
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Result:
+        return self._send(sql, translate(sql), tuple(params))
 
-    def execute_script(self, sql: str) -> Any:
+    def execute_script(self, sql: str) -> Result:
         """Several statements, no parameters, in one round trip (BEGIN; SET …; SELECT …)."""
-        return self._send(sql, lambda raw: raw.execute(sql.encode()))
+        return self._send(sql, sql, None)
 
-    def _send(self, sql: str, send: Callable[[psycopg.Connection[Any]], Any]) -> Any:
+    def end(self, raw: psycopg.Connection[Any], command: str) -> None:
+        """COMMIT or ROLLBACK the transaction begun on `raw`: on that connection, never on one
+        that replaced it (lost, it raises: the outcome is unknown, not committed)."""
+        cursor = self._cursor if raw is self.raw else psycopg.RawCursor(raw)
+        self.statements += 1
+        cursor.execute(command.encode())
+
+    def _send(self, sql: str, query: str, params: tuple[Any, ...] | None) -> Result:
         idle = not self.in_transaction
+        self.statements += 1
         try:
-            return send(self.raw)
+            self._cursor.execute(query.encode(), params)
         except psycopg.OperationalError:
             if not (idle and self.raw.closed and _SAFE_TO_RESEND.match(sql)):
                 raise
             log.warning("a database connection was lost while idle: reconnected")
             self.replace_lost()
-            return send(self.raw)
+            self._cursor.execute(query.encode(), params)
+        return Result(self, self._cursor, self.statements)
 
     def replace_lost(self) -> None:
         """A new connection in place of the lost one, from where it came (the pool, or this
         thread's own)."""
         self.raw = self._revive(self.raw)
+        self._cursor = psycopg.RawCursor(self.raw)
 
 
 class PgDatabase:
@@ -255,7 +309,7 @@ class PgDatabase:
         try:  # BEGIN, the wait and the lock in one round trip
             conn.execute_script(f"BEGIN; {timeout}SELECT pg_advisory_xact_lock({WRITE_LOCK})")
         except pg_errors.LockNotAvailable:
-            conn.raw.execute("ROLLBACK")
+            conn.end(conn.raw, "ROLLBACK")
             if serving:
                 self._fail_fast_until = time.monotonic() + FAIL_FAST_SECONDS
             raise StoreBusy() from None
@@ -264,10 +318,10 @@ class PgDatabase:
             yield conn
         except BaseException:
             if not raw.closed:
-                raw.execute("ROLLBACK")
+                conn.end(raw, "ROLLBACK")
             raise
         else:
-            raw.execute("COMMIT")
+            conn.end(raw, "COMMIT")
 
     @property
     def user_version(self) -> int:
