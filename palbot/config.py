@@ -75,8 +75,21 @@ class Settings(BaseSettings):
     # Where the PAL account records calls (a JSON object, sent as properties.recording_storage):
     # only when it is set does the Start form offer recording.
     palbot_recording_storage: dict[str, Any] | None = None
-    # With DATABASE_URL: PostgreSQL connections each process may hold (and its store threads)
+    # With DATABASE_URL: PostgreSQL connections each process may hold, and how many store
+    # threads use them (one: they take turns at the GIL with the event loop; more overlap the
+    # round trips to a distant server)
     palbot_db_pool_size: int = Field(default=8, ge=1, le=64)
+    palbot_db_threads: int = Field(default=1, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _threads_within_the_pool(self) -> Settings:
+        if self.palbot_db_threads > self.palbot_db_pool_size:
+            raise ValueError(
+                f"PALBOT_DB_THREADS ({self.palbot_db_threads}) is more than "
+                f"PALBOT_DB_POOL_SIZE ({self.palbot_db_pool_size}): each store thread "
+                "needs a connection of the pool"
+            )
+        return self
 
     @field_validator("palbot_admin_users", mode="before")
     @classmethod

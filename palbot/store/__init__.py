@@ -29,6 +29,7 @@ def open_store(settings: Settings) -> Store:
             settings.database_url.get_secret_value(),
             secret,
             pool_size=settings.palbot_db_pool_size,
+            threads=settings.palbot_db_threads,
         )
     return open_sqlite_store(settings.palbot_database, secret)
 

@@ -3,9 +3,12 @@
     record = await rt.db(store.conversations.get, conversation_id)
 
 SQLite gets one dedicated thread (its writes are serialised anyway, and reads from one WAL
-connection take microseconds); PostgreSQL gets as many threads as its connection pool holds
-connections (`PALBOT_DB_POOL_SIZE`), each call borrowing one for its duration, so round trips
-to the server overlap. A call that needs several statements in one
+connection take microseconds). PostgreSQL gets `PALBOT_DB_THREADS` (default one), each call
+borrowing a pooled connection for its duration. One is fastest beside a nearby server: every
+round trip hands the GIL back and forth, and each extra thread waiting for it is another turn
+the event loop and the write in progress wait for (measured: a burst's `/pal start` p99 29 ms
+with one thread, 33 with two, 34 with eight). More threads overlap round trips to a distant
+server. A call that needs several statements in one
 transaction is one function run here in one go (never spread over several awaits: another
 coroutine's call could otherwise land inside the open transaction).
 
@@ -105,7 +108,7 @@ def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None)
 
 def threads_for(db: Any) -> int:
     """How many store threads a database wants (see the module's docstring)."""
-    return int(getattr(db, "pool_size", SQLITE_THREADS))
+    return int(getattr(db, "store_threads", SQLITE_THREADS))
 
 
 class LoopGuard:

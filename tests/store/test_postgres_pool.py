@@ -25,7 +25,7 @@ from tests.pg import PostgresServer
 
 @dataclass
 class Pooled:
-    """A store on PostgreSQL with a pool of 2, and the store threads a server would run."""
+    """A store on PostgreSQL with a pool of 2 and 2 store threads, run as a server runs them."""
 
     store: SqliteStore
     db: PgDatabase
@@ -34,7 +34,9 @@ class Pooled:
 
 @pytest.fixture
 def small_pool(postgres_url: str) -> Iterator[Pooled]:
-    store = open_postgres_store(postgres_url, Fernet.generate_key().decode(), pool_size=2)
+    store = open_postgres_store(
+        postgres_url, Fernet.generate_key().decode(), pool_size=2, threads=2
+    )
     assert isinstance(store.db, PgDatabase)
     threads = StoreThreads(store.db, threads_for(store.db))
     yield Pooled(store, store.db, threads)
@@ -51,7 +53,7 @@ def _palbot_connections(db: PgDatabase) -> int:
     return int(row[0])
 
 
-def test_the_pool_size_sets_the_store_threads_and_bounds_the_connections(
+def test_the_pool_size_bounds_the_connections_whatever_the_threads(
     small_pool: Pooled,
 ) -> None:
     store, db, threads = small_pool.store, small_pool.db, small_pool.threads
@@ -260,7 +262,7 @@ def test_health_checks_from_any_thread_borrow_from_the_pool(postgres_url: str) -
         tight.close()
 
 
-def test_palbot_db_pool_size_is_read_and_bounded(
+def test_palbot_db_pool_size_and_threads_are_read_and_bounded(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", postgres_url)
@@ -269,10 +271,24 @@ def test_palbot_db_pool_size_is_read_and_bounded(
     store = open_store(Settings())
     try:
         assert isinstance(store.db, PgDatabase)
+        assert store.db.pool.max_size == 3
+        assert threads_for(store.db) == 1  # the default: one store thread
+    finally:
+        store.close()
+    monkeypatch.setenv("PALBOT_DB_THREADS", "3")
+    store = open_store(Settings())
+    try:
         assert threads_for(store.db) == 3 == store.db.pool.max_size
     finally:
         store.close()
     for bad in ("0", "65", "many"):
         monkeypatch.setenv("PALBOT_DB_POOL_SIZE", bad)
         with pytest.raises(ValueError, match="palbot_db_pool_size"):
+            Settings()
+    monkeypatch.setenv("PALBOT_DB_POOL_SIZE", "2")
+    with pytest.raises(ValueError, match=r"PALBOT_DB_THREADS \(3\) is more than"):
+        Settings()
+    for bad in ("0", "65"):
+        monkeypatch.setenv("PALBOT_DB_THREADS", bad)
+        with pytest.raises(ValueError, match="palbot_db_threads"):
             Settings()

@@ -50,9 +50,10 @@ MIGRATE_LOCK = 0x7061_6C6D  # "palm"
 # 3 s; after-ack work waits up to BACKGROUND_LOCK_TIMEOUT_MS.
 SERVING_LOCK_TIMEOUT_MS = 1000
 BACKGROUND_LOCK_TIMEOUT_MS = 10_000
-# The pool: connections for the store's threads (one each at most, so its size is also how
-# many store threads a process runs), opened as needed beyond MIN, closed after MAX_IDLE.
+# The pool: connections for the store's threads (one each at most) and health checks, opened
+# as needed beyond MIN, closed after MAX_IDLE. THREADS: the store threads (`offloop`).
 POOL_SIZE = 8
+THREADS = 1
 POOL_MIN = 2
 POOL_MAX_IDLE = 600.0
 POOL_MAX_LIFETIME = 3600.0
@@ -205,11 +206,13 @@ class PgDatabase:
         schema_version: int | None = None,
         pool_size: int = POOL_SIZE,
         pool_wait: float = POOL_WAIT_SECONDS,
+        threads: int = THREADS,
     ) -> None:
         self.url = url
         self.path = url  # what error messages and the CLI name
         self.is_postgres = True
         self.pool_size = pool_size
+        self.store_threads = threads
         self._local = threading.local()
         self._own: list[psycopg.Connection[Any]] = []  # threads' own connections (not pooled)
         self._lock = threading.Lock()

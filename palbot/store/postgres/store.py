@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from palbot.store.crypto import SecretBox, SecretKeyError, parse_keys
-from palbot.store.postgres.db import POOL_SIZE, PgDatabase
+from palbot.store.postgres.db import POOL_SIZE, THREADS, PgDatabase
 from palbot.store.sqlite.store import SqliteStore
 
 
@@ -15,7 +15,7 @@ def normalize_url(url: str) -> str:
 
 
 def open_postgres_store(
-    url: str, secret_key: str | None, *, pool_size: int = POOL_SIZE
+    url: str, secret_key: str | None, *, pool_size: int = POOL_SIZE, threads: int = THREADS
 ) -> SqliteStore:
     """The store's classes over PostgreSQL. The secret key must come from PALBOT_SECRET_KEY:
     there is no file beside a PostgreSQL database to keep it in."""
@@ -27,5 +27,5 @@ def open_postgres_store(
             "there is no key file beside a PostgreSQL database."
         )
     box = SecretBox(parse_keys(secret_key, "PALBOT_SECRET_KEY"), "PALBOT_SECRET_KEY")
-    database = PgDatabase(normalize_url(url), pool_size=pool_size)
+    database = PgDatabase(normalize_url(url), pool_size=pool_size, threads=threads)
     return SqliteStore(normalize_url(url), box, database=database)
