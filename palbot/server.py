@@ -192,6 +192,7 @@ def build_asgi(
         # store work runs on the store's threads (`rt.db`); a store call on this loop's
         # thread raises, so none can creep back in
         bot.store.db.loop_guard.forbid()
+        bot.store.db.release_thread()  # its start-up connection (PostgreSQL: a server process)
         gc_tuning.freeze_startup()  # and full collections run when no request is waiting
         collector = asyncio.get_running_loop().create_task(
             gc_tuning.collect_when_quiet(bot.rt.ack_first)

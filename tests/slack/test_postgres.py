@@ -288,3 +288,43 @@ def test_a_private_call_and_its_results_on_postgresql(
         where=lambda c: "|Transcript>" in json.dumps(c.args) and "Perception" in json.dumps(c.args),
     )
     assert not [c for c in fake_slack.calls if str(c.args.get("channel", "")).startswith("C")]
+
+
+def test_a_serving_process_holds_only_its_pools_connections(
+    fake_slack: FakeSlack, sandbox: SandboxHandle, postgres_url: str
+) -> None:
+    """Its start-up checks ran on the thread that then runs the event loop, which makes no
+    store call after: that connection is closed, not kept idle for the process's life. What
+    stays is the pool's two (one store thread, and a spare for /healthz), whatever the load."""
+    import time
+
+    import httpx
+
+    from tests.slack.serving import free_port, serve_env
+    from tests.slack.test_faults import _serve
+
+    secret = Fernet.generate_key().decode()
+    env = serve_env(fake_slack, sandbox, DATABASE_URL=postgres_url, PALBOT_SECRET_KEY=secret)
+    port = free_port()
+    proc = _serve(env, port)
+
+    def held() -> int:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            row = admin.execute(
+                "SELECT COUNT(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name = 'palbot'"
+            ).fetchone()
+        return int(row[0]) if row else -1
+
+    try:
+        for _ in range(20):  # health checks from the platform, and the poller's first rounds
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and held() != 2:
+            time.sleep(0.1)
+        assert held() == 2
+        time.sleep(0.5)
+        assert held() == 2
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -258,8 +258,12 @@ class PgDatabase:
     def _getconn(self) -> psycopg.Connection[Any]:
         if self.pool.closed:
             with self._lock:
-                if self.pool.closed:
-                    self.pool.open(wait=False)
+                if self.pool.closed:  # its first connections, before this call takes one (not
+                    try:  # waiting, the call would have it open one more, kept past MIN)
+                        self.pool.open(wait=True, timeout=self.pool.timeout)
+                    except PoolTimeout:
+                        log.warning("the database's first pooled connections took too long")
+                        raise StoreBusy() from None
         try:
             return self.pool.getconn()
         except PoolTimeout:
@@ -377,6 +381,19 @@ class PgDatabase:
                 return "ok" if self.ping() else "unreachable"
         except StoreBusy:
             return "busy"
+
+    def release_thread(self) -> None:
+        """This thread makes no more store calls (a server's event loop, once started up):
+        its own connection, opened by the start-up's checks, is closed, not left idle for the
+        process's life. Should it call again, it opens another."""
+        conn = getattr(self._local, "conn", None)
+        with self._lock:
+            if conn is None or conn.raw not in self._own:  # none, or one borrowed from the pool
+                return
+            self._own.remove(conn.raw)
+        self._local.conn = None
+        with contextlib.suppress(psycopg.Error):
+            conn.raw.close()
 
     def close(self) -> None:
         with self._lock:

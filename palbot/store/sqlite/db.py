@@ -122,6 +122,10 @@ class Database:
             self._local.utils = db
         return db
 
+    def release_thread(self) -> None:
+        """As PostgreSQL's, where a connection is a server's process: here it is a file handle,
+        and an in-memory database lives in it, so it stays."""
+
     def serve_from_this_thread(self, busy_ms: int = SERVING_BUSY_TIMEOUT_MS) -> None:
         """This thread does store work for Slack's requests (a store thread): it waits at most
         `busy_ms` for another process's write lock, then the write fails as StoreBusy (and the
