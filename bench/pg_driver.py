@@ -1,12 +1,13 @@
 """psycopg 3 from the event loop: its sync API on store threads (palbot's way) or its async API.
 
-    python bench/pg_driver.py [--ops 4000] [--concurrency 50] [--busy-us 300]
+    python bench/pg_driver.py [--ops 4000] [--concurrency 50] [--busy-us 300] [--threads 1,8]
 
 Both ways use psycopg-pool (8 connections) against a throwaway PostgreSQL server (tests/pg.py)
 and run the same transaction per operation: BEGIN, the write lock palbot takes
 (`pg_advisory_xact_lock`), an INSERT … RETURNING, COMMIT, then a read, as a `/pal start`'s
 accept and look-up do. Beside them, the loop also runs `--busy-us` of pure Python per
-operation, standing in for Bolt answering the request: that is what a slower loop delays.
+operation, standing in for Bolt answering the request: that is what a slower loop delays. The
+sync way runs once per `--threads` count (store threads; palbot's default is one).
 
 Prints, for each way: operations per second, p50/p99 latency, and the CPU time the loop's own
 thread spent per operation (the loop is the serving process's bottleneck, see README).
@@ -55,12 +56,12 @@ def pct(values: list[float], p: int) -> float:
 class SyncWay:
     """palbot's: a sync pool, each operation one call run on a store thread."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, threads: int) -> None:
         self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             url, min_size=8, max_size=8, kwargs={"autocommit": True}, open=True
         )
         self.pool.wait()
-        self.threads = StoreThreads(self, 8)
+        self.threads = StoreThreads(self, threads)
 
     def _op(self, i: int) -> int:
         with self.pool.connection() as conn:
@@ -191,15 +192,15 @@ async def drive(
     return ops / wall, latencies, loop_cpu / ops
 
 
-async def run(url: str, ops: int, concurrency: int, busy_us: int) -> None:
+async def run(url: str, ops: int, concurrency: int, busy_us: int, threads: list[int]) -> None:
     ways = (
-        "sync pool on store threads",
+        *(f"sync pool, {n} store thread(s)" for n in threads),
         "async pool on the loop",
         "bridged: sync code, async pool",
     )
     for name in ways:
         if name.startswith("sync"):
-            way: Any = SyncWay(url)
+            way: Any = SyncWay(url, int(name.split(", ")[1].split()[0]))
         else:
             way = AsyncWay(url) if name.startswith("async") else BridgedWay(url)
             await way.open()
@@ -218,6 +219,7 @@ def main() -> int:
     parser.add_argument("--ops", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--busy-us", type=int, default=300)
+    parser.add_argument("--threads", default="1,8", help="store thread counts for the sync way")
     args = parser.parse_args()
     server = PostgresServer()
     try:
@@ -228,7 +230,8 @@ def main() -> int:
             f"{args.ops} operations, C={args.concurrency}, {args.busy_us} us of loop work each, "
             f"{threading.active_count()} thread(s) before start"
         )
-        asyncio.run(run(url, args.ops, args.concurrency, args.busy_us))
+        threads = [int(n) for n in args.threads.split(",")]
+        asyncio.run(run(url, args.ops, args.concurrency, args.busy_us, threads))
     finally:
         server.stop()
     return 0
