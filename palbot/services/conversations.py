@@ -274,13 +274,13 @@ class ConversationService:
                     keys[i] = (mine, debounce)
                     taken.update(mine, (debounce,))
             teams = {i: items[i][0].actor.team_id for i in keys}
-            claimed = store.idempotency.claim_many(
-                [(k, teams[i]) for i, (mine, _) in keys.items() for k in mine]
-            )
-            debounced = store.idempotency.claim_many(
-                [(debounce, teams[i]) for i, (_, debounce) in keys.items()],
+            debounces = [debounce for _, debounce in keys.values()]
+            claimed = store.idempotency.claim_many(  # one statement: the keys and debounces
+                [(k, teams[i]) for i, (mine, debounce) in keys.items() for k in (*mine, debounce)],
                 window=DEBOUNCE_SECONDS,
+                renewable=debounces,
             )
+            debounced = claimed.intersection(debounces)
             given_back: list[str] = []
             going: list[int] = []
             for i, (mine, debounce) in keys.items():
@@ -291,7 +291,7 @@ class ConversationService:
                 else:
                     going.append(i)
                     continue
-                given_back += [k for k in (*mine, debounce) if k in claimed or k in debounced]
+                given_back += [k for k in (*mine, debounce) if k in claimed]
             store.idempotency.unclaim(given_back)
             for i, accepted in zip(going, self._write_accepted(items, going), strict=True):
                 out[i] = accepted

@@ -3,7 +3,7 @@ by implementing these Protocols and passing the same behavioural tests (tests/st
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -104,7 +104,11 @@ class IdempotencyStore(Protocol):
         self, key: str, *, team_id: str | None = None, window: float | None = None
     ) -> bool: ...
     def claim_many(
-        self, keys: list[tuple[str, str | None]], *, window: float | None = None
+        self,
+        keys: list[tuple[str, str | None]],
+        *,
+        window: float | None = None,
+        renewable: Collection[str] | None = None,
     ) -> set[str]: ...
     def unclaim(self, keys: list[str]) -> None: ...
 

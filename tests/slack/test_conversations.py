@@ -537,3 +537,35 @@ def test_starts_written_together_each_get_their_own_answer(palbot: PalbotHandle)
     assert isinstance(again, Duplicate) and "just started" in again.message
     assert palbot.store.idempotency.claim("k6", team_id="T1") is True
     assert palbot.store.conversations.get("start-f") is None
+
+
+def test_a_start_replayed_long_after_is_still_handled_once(palbot: PalbotHandle) -> None:
+    """The start's action key and its debounce key are claimed in one statement: once the
+    debounce has passed, the debounce key is claimed again, but the action key never is, so
+    the same action (same key), however late it comes back, starts nothing."""
+    from palbot.services.conversations import AcceptedStart, StartRequest
+    from palbot.services.errors import Duplicate
+    from palbot.services.runtime import Actor
+
+    palbot.connect_key()
+
+    def start(key: str, attempt: str) -> object:
+        req = StartRequest(
+            actor=Actor("T1", "U1", "C1"),
+            pal_id="p1234567",
+            channel_id="C1",
+            conversation_name="x",
+            dedupe_keys=(key,),
+        )
+        [out] = palbot.bot.convs._write_starts([(req, attempt, None)])
+        return out
+
+    assert isinstance(start("view:V1", "start-a"), AcceptedStart)
+    with palbot.store.db.write() as conn:  # every claim ages a day: the debounce has passed
+        conn.execute("UPDATE idempotency_keys SET created_at = '2000-01-01T00:00:00.000000Z'")
+    again = start("view:V1", "start-b")
+    assert isinstance(again, Duplicate) and "already handled" in again.message
+    assert palbot.store.conversations.get("start-b") is None
+    # the debounce key this refused start renewed is given back with it: another action goes
+    assert isinstance(start("view:V2", "start-c"), AcceptedStart)
+    assert [r.outcome for r in palbot.audit("conversation.start")] == ["accepted", "accepted"]

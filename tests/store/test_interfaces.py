@@ -170,6 +170,18 @@ def test_claims_in_one_statement_say_which_are_new_and_can_be_given_back(store: 
     assert idem.claim_many([("b", "T1"), ("c", "T2"), ("d", "T1")]) == {"b", "d"}
 
 
+def test_a_windowed_claim_renews_only_the_keys_named_renewable(store: Store) -> None:
+    """One statement claims a start's one-shot keys and its debounce key: with `renewable`,
+    the window lets only those keys be claimed again, never a one-shot key however old."""
+    idem: IdempotencyStore = store.idempotency
+    assert idem.claim_many([("once", "T1"), ("debounce", "T1")]) == {"once", "debounce"}
+    both = [("once", "T1"), ("debounce", "T1"), ("new", "T1")]
+    assert idem.claim_many(both, window=30, renewable=["debounce"]) == {"new"}  # in its window
+    assert idem.claim_many(both, window=0, renewable=["debounce"]) == {"debounce"}  # passed
+    assert idem.claim_many(both, window=0, renewable=[]) == set()  # nothing renewable
+    assert idem.claim_many(both, window=0) == {"once", "debounce", "new"}  # every key
+
+
 def test_audit_rows_appended_together_form_one_chain(store: Store) -> None:
     audit: AuditLog = store.audit
     first = audit.append("key.set", "ok", team_id="T1", user_id="U1")

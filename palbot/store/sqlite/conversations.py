@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -329,16 +330,21 @@ class SqliteIdempotencyStore:
             return cur.rowcount > 0
 
     def claim_many(
-        self, keys: list[tuple[str, str | None]], *, window: float | None = None
+        self,
+        keys: list[tuple[str, str | None]],
+        *,
+        window: float | None = None,
+        renewable: Collection[str] | None = None,
     ) -> set[str]:
-        """Claim several (key, team_id) at once, in one statement: the keys claimed now (with
-        `window`, those also whose claim is older than that). Keys must be distinct."""
+        """Claim several (key, team_id) at once, in one statement: the keys claimed now. With
+        `window`, a key in `renewable` (every key, if None) is also claimed when its claim is
+        older than that. Keys must be distinct."""
         if not keys:
             return set()
         now = utc_now()
         values = ", ".join("(?, ?, ?)" for _ in keys)
         args: list[Any] = [v for key, team in keys for v in (key, team, now)]
-        if window is None:
+        if window is None or (renewable is not None and not renewable):
             conflict = "ON CONFLICT(key) DO NOTHING"
         else:
             cutoff = _iso(datetime.now(UTC) - timedelta(seconds=window))
@@ -347,6 +353,9 @@ class SqliteIdempotencyStore:
                 "WHERE idempotency_keys.created_at < ?"
             )
             args.append(cutoff)
+            if renewable is not None:
+                conflict += f" AND excluded.key IN ({', '.join('?' for _ in renewable)})"
+                args += list(renewable)
         with self.db.write() as conn:
             rows = conn.execute(
                 f"INSERT INTO idempotency_keys (key, team_id, created_at) VALUES {values} "
