@@ -77,11 +77,13 @@ class PostgresServer:
         if done.returncode != 0:
             raise RuntimeError(f"{args[0]} failed: {done.stderr or done.stdout}")
 
-    def new_database(self) -> str:
-        """A fresh, empty database on this server; its URL."""
+    def new_database(self, encoding: str | None = None) -> str:
+        """A fresh, empty database on this server; its URL. `encoding`: the database's own
+        (SQL_ASCII, say, as `initdb` makes it where no locale is set), else the server's."""
         name = "palbot_" + uuid.uuid4().hex[:12]
+        options = f" ENCODING '{encoding}' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+            conn.execute(f'CREATE DATABASE "{name}"{options if encoding else ""}')  # type: ignore[arg-type]
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 
 from palbot.store.postgres.db import PgDatabase, translate
@@ -61,3 +62,47 @@ def test_a_result_reads_as_sqlite3_does(db: PgDatabase) -> None:
         "k": "c",
         "n": 4,
     }
+
+
+def test_a_sql_ascii_database_reads_text_back_as_text(postgres_server: object) -> None:
+    """`initdb` with no locale set (a bare container, an old cluster) makes SQL_ASCII
+    databases, whose text psycopg would hand back as bytes: palbot asks for UTF-8, so the
+    store opens again (its canary read back), and names and keys keep every character."""
+    from cryptography.fernet import Fernet
+
+    from palbot.store.models import ConversationRecord
+    from palbot.store.postgres.store import open_postgres_store
+    from tests.pg import PostgresServer
+
+    assert isinstance(postgres_server, PostgresServer)
+    url = postgres_server.new_database(encoding="SQL_ASCII")
+    with psycopg.connect(url) as conn:
+        assert conn.info.parameter_status("server_encoding") == "SQL_ASCII"
+    secret = Fernet.generate_key().decode()
+    first = open_postgres_store(url, secret)
+    first.workspaces.set_pal_key("T1", "pal-key-0123456789", set_by="U1")
+    first.conversations.add_many(
+        [
+            ConversationRecord(
+                conversation_id="c1",
+                attempt_id="start-1",
+                team_id="T1",
+                pal_id="p1234567",
+                conversation_name="Café ☕ — ünïcødé",
+                channel_id="C1",
+                started_by="U1",
+                status="starting",
+            )
+        ]
+    )
+    first.audit.append("key.set", "ok", team_id="T1", user_id="U1", detail={"note": "é ☕"})
+    first.close()
+    again = open_postgres_store(url, secret)  # reads the canary the first one wrote
+    try:
+        assert again.workspaces.get_pal_key("T1") == "pal-key-0123456789"
+        conversation = again.conversations.get("c1")
+        assert conversation is not None
+        assert conversation.conversation_name == "Café ☕ — ünïcødé"
+        assert again.audit.verify().ok
+    finally:
+        again.close()

@@ -60,6 +60,13 @@ POOL_MAX_LIFETIME = 3600.0
 # A store call waits this long for a connection when every one is in use (it then fails as
 # StoreBusy, the person is told): only a pool smaller than the store's threads can wait.
 POOL_WAIT_SECONDS = 2.0
+# Every connection's options. palbot's text is UTF-8 whatever the database's own encoding: a
+# SQL_ASCII database (`initdb` where no locale is set) would otherwise hand text back as bytes.
+CONNECT_OPTIONS: dict[str, Any] = {
+    "autocommit": True,
+    "application_name": "palbot",
+    "client_encoding": "UTF8",
+}
 
 
 class Row(Sequence[Any]):
@@ -227,7 +234,7 @@ class PgDatabase:
             url,
             min_size=min(POOL_MIN, pool_size),
             max_size=pool_size,
-            kwargs={"autocommit": True, "row_factory": _row_factory, "application_name": "palbot"},
+            kwargs={**CONNECT_OPTIONS, "row_factory": _row_factory},
             name="palbot",
             timeout=pool_wait,
             max_idle=POOL_MAX_IDLE,
@@ -240,7 +247,7 @@ class PgDatabase:
     ) -> psycopg.Connection[Any]:
         """A connection of this thread's own, outside the pool (the CLI, a copy, a test)."""
         raw: psycopg.Connection[Any] = psycopg.connect(
-            self.url, autocommit=True, row_factory=_row_factory, application_name="palbot"
+            self.url, row_factory=_row_factory, **CONNECT_OPTIONS
         )
         with self._lock:
             if dead is not None and dead in self._own:
