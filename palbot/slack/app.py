@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -133,6 +136,31 @@ async def _failure(args: AsyncFailureArgs) -> BoltResponse:
     )
 
 
+# What Bolt reads from the process environment when it is built, and acts on: SLACK_CLIENT_ID
+# and SLACK_CLIENT_SECRET present, even empty (as compose.yaml passes those left out of .env),
+# switch on its own file-based OAuth, which drops the bot token ("not installed" to everyone).
+BOLT_READS_FROM_ENVIRONMENT = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_CLIENT_ID",
+    "SLACK_CLIENT_SECRET",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_VERIFICATION_TOKEN",
+)
+
+
+@contextlib.contextmanager
+def _hidden_from_bolt() -> Iterator[None]:
+    """While the app is built (at start-up, before any request): Bolt sees none of the
+    variables above, only the values palbot's settings give it. Put back after."""
+    hidden = {
+        name: os.environ.pop(name) for name in BOLT_READS_FROM_ENVIRONMENT if name in os.environ
+    }
+    try:
+        yield
+    finally:
+        os.environ.update(hidden)
+
+
 def build_app(services: Services) -> tuple[AsyncApp, SlackDeps]:
     """Every value comes from palbot's settings: Bolt never reads OAuth settings or file stores
     from the process environment."""
@@ -146,12 +174,14 @@ def build_app(services: Services) -> tuple[AsyncApp, SlackDeps]:
         "user_facing_authorize_error_message": NOT_INSTALLED,
     }
     if s.mode is SlackMode.OAUTH:
-        app = _oauth_app(services, common)
+        with _hidden_from_bolt():
+            app = _oauth_app(services, common)
         clients = SlackClients(s.slack_api_url, services.installs)
     else:
         token = s.slack_bot_token.get_secret_value() if s.slack_bot_token else None
         client = web_client(s.slack_api_url, token)
-        app = AsyncApp(client=client, **common)
+        with _hidden_from_bolt():
+            app = AsyncApp(client=client, **common)
         clients = SlackClients(s.slack_api_url, services.installs, single=client)
     deps = SlackDeps(services, Admins(s.palbot_admin_users), clients)
     app.middleware(request_context(deps))

@@ -170,3 +170,58 @@ def test_the_deploy_files_name_what_palbot_knows() -> None:
         words = shlex.split(command)
         assert words[0] == "palbot", command
         build_parser().parse_args(words[1:])  # exits (fails the test) on an unknown option
+
+
+def test_compose_environment_runs_one_workspace_as_configured(
+    tmp_path: Path, fake_slack: FakeSlack, postgres_url: str
+) -> None:
+    """compose.yaml passes every variable it names, those left out of `.env` as empty
+    strings: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET empty beside a bot token is one
+    workspace. Bolt, reading the environment itself, took two empty OAuth values as its
+    cue to switch on its own file-based OAuth and drop the bot token: every request
+    answered "not installed". palbot's settings alone decide."""
+    import re
+
+    import yaml
+
+    compose = yaml.safe_load((REPO / "compose.yaml").read_text())
+    left_empty = {
+        name: ""
+        for name, value in compose["services"]["palbot"]["environment"].items()
+        if re.fullmatch(r"\$\{\w+:-\}", str(value)) and name != "SLACK_BOT_TOKEN"  # in .env
+    }
+    assert {"SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"} <= set(left_empty)
+    port = free_port()
+    secret = Fernet.generate_key().decode()
+    env = serve_env(fake_slack, None, PALBOT_SECRET_KEY=secret, DATABASE_URL=postgres_url)
+    env.update(left_empty, HOME=str(tmp_path))  # compose's empties; Bolt's file store's home
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "palbot", "serve", "--port", str(port)],
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+            time.sleep(0.2)
+        sender = SlackSender(f"http://127.0.0.1:{port}", SIGNING_SECRET, fake_slack.response_url)
+        assert "palbot help" in sender.command("help").text
+        assert httpx.get(f"http://127.0.0.1:{port}/slack/install").status_code == 404
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert not (tmp_path / ".bolt-app-installation").exists()
+    printed = log.read_text()
+    assert "(single mode" in printed
+    assert "InstallationStore" not in printed and "will be unused" not in printed, printed
