@@ -21,6 +21,7 @@ from tests.fakes.slack_api import FakeSlack
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0: reachable from containers")
     parser.add_argument("--workspace", action="append", default=[], help="TEAM=TOKEN")
     args = parser.parse_args()
     fake = FakeSlack()
@@ -46,7 +47,7 @@ def main() -> None:
 
     app.router.routes.insert(0, Route("/_calls", calls, methods=["GET"]))
     app.router.routes.insert(0, Route("/_reset", reset, methods=["POST"]))
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":
