@@ -136,8 +136,8 @@ def test_serve_with_two_workers_on_postgresql(
 def test_the_deploy_files_name_what_palbot_knows() -> None:
     """The Dockerfile, compose.yaml and Procfile run commands the CLI accepts and set only
     variables palbot reads (a typo there would be a silent misconfiguration on deploy). No
-    Docker engine runs here: the image's install and command were run by hand outside a
-    container (see the README)."""
+    Docker engine runs here: `.ci/container-check` builds and runs the image and compose.yaml
+    with buildah and podman (see the README); this test runs everywhere."""
     import re
     import shlex
 
