@@ -1,6 +1,7 @@
 """SQLite and PostgreSQL, 1, 2 and 4 workers: ack latency and throughput, beside bare Bolt.
 
     python bench/backends.py [--requests 1000] [--concurrency 50] [--workers 1,2,4] [--rounds 1]
+                             [--rate R]
 
 Starts a throwaway PostgreSQL server (as tests/pg.py does), the fake Slack Web API, the sandbox
 and `palbot serve --workers N` on each backend; sends signed `/pal help` and `/pal start` at the
@@ -10,6 +11,11 @@ PostgreSQL from 1 and from 4 processes. Everything shares this machine's cores.
 A p99 over a burst of a second is the burst's worst few answers: one stall decides it, and on a
 shared two-core machine runs of the same code differ by half. With `--rounds N` each row is
 measured N times, each on a fresh stack, backends taking turns, and the medians are printed.
+
+The load is a closed loop by default: C connections, each sending its next request when its
+answer comes back (it measures what the server sustains; its batches come in waves). With
+`--rate R` it is an open loop instead, as Slack sends: R requests a second, evenly spaced,
+whatever the answers; each latency counts from when its request was due.
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ Figures = tuple[float, float, float]  # p50 ms, p99 ms, req/s
 
 
 def run_config(
-    label: str, extra_env: dict[str, str], workers: int, n: int, c: int
+    label: str, extra_env: dict[str, str], workers: int, n: int, c: int, rate: float | None
 ) -> dict[Row, Figures]:
     stack = start_stack(
         with_bare=workers == 1 and label == "sqlite", extra_env=extra_env, workers=workers
@@ -60,12 +66,12 @@ def run_config(
             targets.insert(0, ("bare Bolt", stack.bare_url))
         for who, url in targets:
             for text in ("help", f"start {pal_id}"):
-                load = Load(url, stack.fake, c)
+                load = Load(url, stack.fake, c, rate)
                 began = time.monotonic()
                 lat = asyncio.run(load.run([text] * n))
-                rate = n / (time.monotonic() - began)
+                throughput = n / (load.span if load.rate else time.monotonic() - began)
                 row = (who if who != "palbot" else label, workers, text.split()[0])
-                rows[row] = (pct(lat, 50) * 1000, pct(lat, 99) * 1000, rate)
+                rows[row] = (pct(lat, 50) * 1000, pct(lat, 99) * 1000, throughput)
                 print(line(row, rows[row]), flush=True)
     finally:
         stack.stop()
@@ -97,10 +103,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--rate", type=float, default=None, help="open loop: requests/s")
     args = parser.parse_args()
     server = PostgresServer()
     try:
-        print(f"ack latency and throughput, {args.requests} requests per row, C={args.concurrency}")
+        load = f"open loop at {args.rate:g}/s" if args.rate else f"C={args.concurrency}"
+        print(f"ack latency and throughput, {args.requests} requests per row, {load}")
         for workers in [int(w) for w in args.workers.split(",")]:
             seen: dict[Row, list[Figures]] = {}
             for _ in range(args.rounds):
@@ -112,7 +120,9 @@ def main() -> int:
                         seed.workspaces.set_pal_key("T1", PAL_KEY, set_by="U_BENCH")
                         seed.close()
                         env = {"DATABASE_URL": url, "PALBOT_SECRET_KEY": secret}
-                    measured = run_config(label, env, workers, args.requests, args.concurrency)
+                    measured = run_config(
+                        label, env, workers, args.requests, args.concurrency, args.rate
+                    )
                     for row, figures in measured.items():
                         seen.setdefault(row, []).append(figures)
             if args.rounds > 1:

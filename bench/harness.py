@@ -261,12 +261,20 @@ def command_body(text: str, i: int, trigger: str, response_url: str) -> str:
 
 
 class Load:
-    """Signed `/pal` commands at a fixed concurrency; latency = time to the HTTP answer."""
+    """Signed `/pal` commands at a fixed concurrency (closed loop: the next is sent when an
+    answer comes back); latency = time to the HTTP answer. With `rate`, open loop instead, as
+    Slack sends: one request every 1/rate s whatever the answers, latency counted from when it
+    was due (a late send counts against the server, not hidden)."""
 
-    def __init__(self, url: str, fake: RemoteFake, concurrency: int) -> None:
+    def __init__(
+        self, url: str, fake: RemoteFake, concurrency: int, rate: float | None = None
+    ) -> None:
         self.url = url.rstrip("/") + "/slack/events"
         self.fake = fake
         self.concurrency = concurrency
+        self.rate = rate
+        self.span = 0.0
+        self.answered: list[tuple[float, float]] = []  # (sent or due, latency), as answered
         self.verifier = SignatureVerifier(SECRET)
         self.sent_at: dict[str, float] = {}
 
@@ -276,7 +284,8 @@ class Load:
     async def run(self, texts: list[str]) -> list[float]:
         """Send `texts` at the concurrency, over one warm connection pool."""
         latencies: list[float] = []
-        sem = asyncio.Semaphore(self.concurrency)
+        open_loop = self.rate is not None
+        sem = asyncio.Semaphore(len(texts) + self.concurrency if open_loop else self.concurrency)
         signed = []
         for i, text in enumerate(texts):  # signed up front, outside the timed part
             trigger = f"trig-{time.time_ns()}-{i}"
@@ -294,18 +303,25 @@ class Load:
                     },
                 )
             )
-        connector = aiohttp.TCPConnector(limit=self.concurrency)
+        connector = aiohttp.TCPConnector(limit=max(self.concurrency, 256 if open_loop else 0))
         timeout = aiohttp.ClientTimeout(total=30)
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
 
-            async def one(trigger: str, body: str, headers: dict[str, str], timed: bool) -> None:
+            async def one(
+                trigger: str,
+                body: str,
+                headers: dict[str, str],
+                timed: bool,
+                due: float | None = None,
+            ) -> None:
                 async with sem:
-                    began = time.monotonic()
+                    began = time.monotonic() if due is None else due
                     self.sent_at[trigger] = began
                     async with client.post(self.url, data=body, headers=headers) as resp:
                         await resp.read()
                         if timed:
                             latencies.append(time.monotonic() - began)
+                            self.answered.append((began, latencies[-1]))
                         if resp.status != 200:
                             raise RuntimeError(f"HTTP {resp.status}")
 
@@ -319,10 +335,27 @@ class Load:
             gc.collect()
             gc.disable()
             try:
-                await asyncio.gather(*(one(*item, True) for item in signed))
+                if self.rate is None:
+                    await asyncio.gather(*(one(*item, True) for item in signed))
+                else:
+                    start = time.monotonic() + 0.05
+                    await asyncio.gather(
+                        *(
+                            self._when_due(start + i / self.rate, one, item)
+                            for i, item in enumerate(signed)
+                        )
+                    )
+                    self.span = time.monotonic() - start  # first due → last answer
             finally:
                 gc.enable()
         return latencies
+
+    @staticmethod
+    async def _when_due(due: float, one: Any, item: tuple[str, str, dict[str, str]]) -> None:
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await one(*item, True, due)
 
     def _signed_help(self, i: int) -> tuple[str, dict[str, str]]:
         body = self.body("help", i, f"warm-{i}")
