@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
+from typing import IO, Any
 
 import httpx
 
@@ -35,6 +40,34 @@ def serve_env(fake: FakeSlack, sandbox: SandboxHandle | None, **settings: str) -
     for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "PALBOT_PUBLIC_URL"):
         env.pop(name, None)
     return env
+
+
+def start_serve(
+    env: dict[str, str], cwd: Path, port: int, *options: str, out: IO[Any] | int | None = None
+) -> subprocess.Popen[bytes]:
+    """`palbot serve --port <port> <options>` in a session of its own (stop it with
+    `os.killpg`), answering /healthz; `out` takes its output (discarded by default). A
+    process that exits first, or is not healthy within 60 s, fails the test with what it
+    printed (when `out` is a file)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "palbot", "serve", "--port", str(port), *options],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL if out is None else out,
+        stderr=subprocess.DEVNULL if out is None else subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            printed = Path(out.name).read_text() if hasattr(out, "name") else ""
+            raise AssertionError(f"palbot serve {' '.join(options)} did not start: {printed}")
+        time.sleep(0.2)
 
 
 def fire_burst(

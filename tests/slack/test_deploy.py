@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -21,7 +18,7 @@ from tests.cli import palbot as palbot_cli
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_client import SlackSender
 from tests.slack.conftest import SIGNING_SECRET
-from tests.slack.serving import free_port, serve_env
+from tests.slack.serving import free_port, serve_env, start_serve
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,24 +103,8 @@ def test_serve_with_two_workers_on_postgresql(
     port = free_port()
     secret = Fernet.generate_key().decode()
     env = serve_env(fake_slack, None, PALBOT_SECRET_KEY=secret, DATABASE_URL=postgres_url)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "palbot", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = start_serve(env, tmp_path, port, "--workers", "2")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "palbot serve --workers 2 did not start"
-            time.sleep(0.2)
         assert len(children_of(proc.pid)) >= 2  # two worker processes
         sender = SlackSender(f"http://127.0.0.1:{port}", SIGNING_SECRET, fake_slack.response_url)
         for _ in range(10):
@@ -197,24 +178,8 @@ def test_compose_environment_runs_one_workspace_as_configured(
     env.update(left_empty, HOME=str(tmp_path))  # compose's empties; Bolt's file store's home
     log = tmp_path / "serve.log"
     with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "palbot", "serve", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        proc = start_serve(env, tmp_path, port, out=out)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
-            time.sleep(0.2)
         sender = SlackSender(f"http://127.0.0.1:{port}", SIGNING_SECRET, fake_slack.response_url)
         assert "palbot help" in sender.command("help").text
         assert httpx.get(f"http://127.0.0.1:{port}/slack/install").status_code == 404
