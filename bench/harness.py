@@ -4,6 +4,7 @@ bare Bolt baseline as real processes on 127.0.0.1, and a signed async load gener
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
 import socket
@@ -282,10 +283,12 @@ class Load:
         return command_body(text, i, trigger, f"{self.fake.url}/response/b{i}")
 
     async def run(self, texts: list[str]) -> list[float]:
-        """Send `texts` at the concurrency, over one warm connection pool."""
-        latencies: list[float] = []
+        """Send `texts` at the concurrency (or the rate), over one warm connection pool; the
+        latencies, in the order answered (`answered` keeps each one's send or due time too)."""
+        self.answered = []
         open_loop = self.rate is not None
-        sem = asyncio.Semaphore(len(texts) + self.concurrency if open_loop else self.concurrency)
+        # closed: at most `concurrency` in flight; open: whatever the answers
+        limit = contextlib.nullcontext() if open_loop else asyncio.Semaphore(self.concurrency)
         signed = []
         for i, text in enumerate(texts):  # signed up front, outside the timed part
             trigger = f"trig-{time.time_ns()}-{i}"
@@ -314,14 +317,13 @@ class Load:
                 timed: bool,
                 due: float | None = None,
             ) -> None:
-                async with sem:
+                async with limit:
                     began = time.monotonic() if due is None else due
                     self.sent_at[trigger] = began
                     async with client.post(self.url, data=body, headers=headers) as resp:
                         await resp.read()
                         if timed:
-                            latencies.append(time.monotonic() - began)
-                            self.answered.append((began, latencies[-1]))
+                            self.answered.append((began, time.monotonic() - began))
                         if resp.status != 200:
                             raise RuntimeError(f"HTTP {resp.status}")
 
@@ -338,24 +340,19 @@ class Load:
                 if self.rate is None:
                     await asyncio.gather(*(one(*item, True) for item in signed))
                 else:
-                    start = time.monotonic() + 0.05
-                    await asyncio.gather(
-                        *(
-                            self._when_due(start + i / self.rate, one, item)
-                            for i, item in enumerate(signed)
-                        )
-                    )
+                    start, rate = time.monotonic() + 0.05, self.rate
+
+                    async def when_due(i: int, item: tuple[str, str, dict[str, str]]) -> None:
+                        due = start + i / rate
+                        if due > time.monotonic():
+                            await asyncio.sleep(due - time.monotonic())
+                        await one(*item, True, due)
+
+                    await asyncio.gather(*(when_due(i, item) for i, item in enumerate(signed)))
                     self.span = time.monotonic() - start  # first due → last answer
             finally:
                 gc.enable()
-        return latencies
-
-    @staticmethod
-    async def _when_due(due: float, one: Any, item: tuple[str, str, dict[str, str]]) -> None:
-        delay = due - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        await one(*item, True, due)
+        return [latency for _, latency in self.answered]
 
     def _signed_help(self, i: int) -> tuple[str, dict[str, str]]:
         body = self.body("help", i, f"warm-{i}")
