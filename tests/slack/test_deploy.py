@@ -116,9 +116,11 @@ def test_serve_with_two_workers_on_postgresql(
 
 def test_the_deploy_files_name_what_palbot_knows() -> None:
     """The Dockerfile, compose.yaml and Procfile run commands the CLI accepts and set only
-    variables palbot reads (a typo there would be a silent misconfiguration on deploy). No
-    Docker engine runs here: `.ci/container-check` builds and runs the image and compose.yaml
-    with buildah and podman (see the README); this test runs everywhere."""
+    variables palbot reads (a typo there would be a silent misconfiguration on deploy), and
+    .dockerignore lets through everything the Dockerfile copies. Building and running the image
+    and compose.yaml needs root and a container engine: `.ci/container-check` does that (see the
+    README); this test runs everywhere."""
+    import fnmatch
     import re
     import shlex
 
@@ -133,9 +135,19 @@ def test_the_deploy_files_name_what_palbot_knows() -> None:
     palbot_env = set(compose["services"]["palbot"]["environment"])
     assert palbot_env <= known, palbot_env - known
     dockerfile = (repo / "Dockerfile").read_text()
+    ignore = [
+        line.strip()
+        for line in (repo / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     for source in re.findall(r"^COPY (.+) \S+$", dockerfile, re.MULTILINE):
         for path in source.split():
             assert (repo / path).exists(), path
+            excluded = False  # as Docker reads it: the last pattern that matches decides
+            for pattern in ignore:
+                if fnmatch.fnmatchcase(path, pattern.removeprefix("!")):
+                    excluded = not pattern.startswith("!")
+            assert not excluded, f"{path} is copied by the Dockerfile but left out by .dockerignore"
     env_lines = re.findall(r"^ENV (.+?)(?:\n(?!\s)|\Z)", dockerfile, re.MULTILINE | re.DOTALL)
     set_in_image = set(re.findall(r"([A-Z_]+)=", " ".join(env_lines)))
     assert set_in_image <= known, set_in_image - known
