@@ -6,6 +6,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -290,4 +295,23 @@ def app_from_env() -> Starlette:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logsafe.install()  # in this worker too: no secret in a log line
+    stop_when_supervisor_dies()
     return build_asgi(assemble(load_settings()))
+
+
+def stop_when_supervisor_dies() -> None:
+    """In a worker: when the process that started it is gone (killed outright, by SIGKILL or
+    the OOM killer, it could not stop its workers), this one shuts down as on SIGTERM rather
+    than go on serving unsupervised and holding the port the next palbot needs. The parent's
+    sentinel (a pipe multiprocessing keeps open) says so the moment it dies: nothing polls."""
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        log.warning("this worker's supervisor (pid %s) is gone: stopping", parent.pid)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="palbot-supervisor-watch", daemon=True).start()

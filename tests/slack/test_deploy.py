@@ -3,11 +3,14 @@ PostgreSQL (secrets still encrypted, the audit chain still verifying), `palbot s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import time
 from pathlib import Path
 
 import httpx
+import pytest
 from cryptography.fernet import Fernet
 from slack_sdk.oauth.installation_store.models.installation import Installation
 
@@ -112,6 +115,44 @@ def test_serve_with_two_workers_on_postgresql(
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def _alive(pid: int) -> bool:
+    """Running (not gone, not a zombie waiting for whoever adopted it to reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_workers_stop_when_their_supervisor_is_killed(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    """`palbot serve --workers 2` killed outright (SIGKILL, as the OOM killer does) leaves no
+    worker serving behind: each notices that its supervisor is gone and shuts down as on
+    SIGTERM, so nothing answers on the port and the next palbot can take it."""
+    port = free_port()
+    env = serve_env(fake_slack, None, PALBOT_DATABASE=str(tmp_path / "palbot.db"))
+    log_file = (tmp_path / "serve.log").open("w")
+    proc = start_serve(env, tmp_path, port, "--workers", "2", out=log_file)
+    try:
+        children = children_of(proc.pid)  # the two workers (and multiprocessing's tracker)
+        assert len(children) >= 2
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = [pid for pid in children if _alive(pid)]
+        assert not left, f"still running after their supervisor died: {left}"
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        assert "supervisor" in (tmp_path / "serve.log").read_text()  # said why it stopped
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the group
+        log_file.close()
 
 
 def test_the_deploy_files_name_what_palbot_knows() -> None:
