@@ -467,6 +467,33 @@ def test_checkpoints_run_in_the_background_not_in_commits(tmp_path: Path) -> Non
     assert not wal.exists() or wal.stat().st_size == 0  # closed cleanly, WAL truncated
 
 
+def test_an_idle_database_is_not_checkpointed_over_and_over(tmp_path: Path) -> None:
+    """The checkpointer copies the WAL back when something was committed since it last caught
+    up, by this process or another; an idle palbot does not wake SQLite twenty times a second
+    for nothing."""
+    import sqlite3
+
+    db = Database(tmp_path / "idle.db", checkpoint_interval=0.02)
+    with db.write() as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('a', 'x')")
+    deadline = time.monotonic() + 5
+    while db.checkpoints_run == 0:
+        assert time.monotonic() < deadline, "no background checkpoint happened"
+        time.sleep(0.02)
+    time.sleep(0.1)  # caught up
+    idle_from = db.checkpoints_run
+    time.sleep(0.4)  # twenty intervals with nothing committed
+    assert db.checkpoints_run == idle_from
+    other = sqlite3.connect(str(tmp_path / "idle.db"), isolation_level=None)  # another process
+    other.execute("INSERT INTO meta (key, value) VALUES ('b', 'y')")
+    other.close()
+    deadline = time.monotonic() + 5
+    while db.checkpoints_run == idle_from:
+        assert time.monotonic() < deadline, "a commit from elsewhere was never checkpointed"
+        time.sleep(0.02)
+    db.close()
+
+
 def test_a_big_wal_is_cut_back_once_caught_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

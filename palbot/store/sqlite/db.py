@@ -63,6 +63,7 @@ class Database:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._checkpointer: threading.Thread | None = None
+        self.checkpoints_run = 0  # by the background checkpointer
         self._serving: set[int] = set()
         self.loop_guard = LoopGuard()  # the serving event loop's thread: no store calls there
         self._fail_fast_until = 0.0
@@ -208,12 +209,21 @@ class Database:
     def _checkpoint_loop(self, interval: float) -> None:
         """Copy the WAL back often (PASSIVE: a writer never waits for it), so it stays short and
         reads stay fast. Writes that never pause keep SQLite from starting the WAL file over;
-        once it is big and caught up, a TRUNCATE (which holds writers for a moment) cuts it."""
+        once it is big and caught up, a TRUNCATE (which holds writers for a moment) cuts it.
+        Once caught up, it waits for a commit (`data_version` changes with any other
+        connection's, in any process) instead of checkpointing an unchanged WAL."""
+        caught_up_at: int | None = None  # the data_version when the WAL was last all copied
         while not self._stop.wait(interval):
             try:
+                version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+                if version == caught_up_at:
+                    continue
                 busy, frames, copied = self.checkpoint()
-                if not busy and frames == copied and self._wal_bytes() >= WAL_TRUNCATE_BYTES:
-                    self.checkpoint("TRUNCATE")
+                self.checkpoints_run += 1
+                caught_up = not busy and frames == copied
+                if caught_up and self._wal_bytes() >= WAL_TRUNCATE_BYTES:
+                    caught_up = self.checkpoint("TRUNCATE")[0] == 0
+                caught_up_at = version if caught_up else None
             except sqlite3.Error as exc:
                 log.warning("WAL checkpoint failed: %s", exc)
 
