@@ -141,14 +141,22 @@ def callback_route(lifecycle: Lifecycle) -> Route:
 
 
 def health_route(store: Store) -> Route:
+    checking: asyncio.Future[str] | None = None  # the check in flight: later asks share it
+
     async def healthz(request: Request) -> Response:
         """Within a second whatever the database does: the check runs off the event loop.
         The body says the database's state; a write lock held elsewhere, or every pooled
         PostgreSQL connection in use, is still 200 (reads and acks go on, or wait their turn;
-        writes say "busy"), an unreachable or silent database 503."""
+        writes say "busy"), an unreachable or silent database 503. A check the database has
+        not answered yet is shared by the asks that come meanwhile: a silent database costs
+        one waiting thread and connection, not one more per ask."""
+        nonlocal checking
         backend = "postgresql" if getattr(store.db, "is_postgres", False) else "sqlite"
+        if checking is None or checking.done():
+            checking = asyncio.ensure_future(asyncio.to_thread(store.db.health))
+            checking.add_done_callback(_retrieved)
         try:
-            state = await asyncio.wait_for(asyncio.to_thread(store.db.health), HEALTH_TIMEOUT)
+            state = await asyncio.wait_for(asyncio.shield(checking), HEALTH_TIMEOUT)
         except TimeoutError:
             state = f"no answer within {HEALTH_TIMEOUT} s"
         ok = state in ("ok", "write-locked", "busy")
@@ -156,6 +164,12 @@ def health_route(store: Store) -> Route:
         return JSONResponse(body, status_code=200 if ok else 503)
 
     return Route("/healthz", healthz, methods=["GET"])
+
+
+def _retrieved(check: asyncio.Future[str]) -> None:
+    """A check that ends after every ask gave up on it: its failure is logged, not lost."""
+    if not check.cancelled() and check.exception() is not None:
+        log.warning("a health check failed: %r", check.exception())
 
 
 def build_asgi(

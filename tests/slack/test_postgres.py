@@ -290,6 +290,48 @@ def test_a_private_call_and_its_results_on_postgresql(
     assert not [c for c in fake_slack.calls if str(c.args.get("channel", "")).startswith("C")]
 
 
+def test_health_checks_of_a_silent_database_do_not_pile_up(
+    fake_slack: FakeSlack, sandbox: SandboxHandle, postgres_url: str
+) -> None:
+    """A platform asks /healthz every few seconds, and gives up on each after a while. When
+    the database stops answering, each ask says so (503 within a second), but they share the
+    one check still waiting: a thread and a pooled connection, not one more of each per ask.
+    When the database answers again, so does /healthz."""
+    import httpx
+
+    from tests.slack.serving import free_port, serve_env
+    from tests.slack.test_faults import _serve
+
+    secret = Fernet.generate_key().decode()
+    env = serve_env(fake_slack, sandbox, DATABASE_URL=postgres_url, PALBOT_SECRET_KEY=secret)
+    port = free_port()
+    proc = _serve(env, port)
+
+    def waiting_checks() -> int:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            row = admin.execute(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name = 'palbot' AND state = 'active' "
+                "AND query LIKE 'SELECT COUNT(*) FROM meta%'"
+            ).fetchone()
+        return int(row[0]) if row else -1
+
+    try:
+        with psycopg.connect(postgres_url) as locker:  # the database goes silent for /healthz
+            locker.execute("LOCK TABLE meta IN ACCESS EXCLUSIVE MODE")
+            for _ in range(4):
+                answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+                assert answer.status_code == 503
+                assert "no answer within" in answer.json()["database"]["state"]
+            assert waiting_checks() == 1
+            locker.rollback()
+        answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        assert answer.status_code == 200, answer.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def test_a_serving_process_holds_only_its_pools_connections(
     fake_slack: FakeSlack, sandbox: SandboxHandle, postgres_url: str
 ) -> None:
