@@ -290,6 +290,29 @@ def test_a_private_call_and_its_results_on_postgresql(
     assert not [c for c in fake_slack.calls if str(c.args.get("channel", "")).startswith("C")]
 
 
+def _serve_on(
+    postgres_url: str, fake_slack: FakeSlack, sandbox: SandboxHandle
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`palbot serve` on this database, answering /healthz: the process and its port."""
+    from tests.slack.serving import free_port, serve_env
+    from tests.slack.test_faults import _serve
+
+    secret = Fernet.generate_key().decode()
+    env = serve_env(fake_slack, sandbox, DATABASE_URL=postgres_url, PALBOT_SECRET_KEY=secret)
+    port = free_port()
+    return _serve(env, port), port
+
+
+def _palbot_sessions(postgres_url: str, where: str = "TRUE") -> int:
+    """palbot's connections to this database (those matching `where`), as the server sees."""
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+            f"AND application_name = 'palbot' AND {where}"
+        ).fetchone()
+    return int(row[0]) if row else -1
+
+
 def test_health_checks_of_a_silent_database_do_not_pile_up(
     fake_slack: FakeSlack, sandbox: SandboxHandle, postgres_url: str
 ) -> None:
@@ -299,23 +322,7 @@ def test_health_checks_of_a_silent_database_do_not_pile_up(
     When the database answers again, so does /healthz."""
     import httpx
 
-    from tests.slack.serving import free_port, serve_env
-    from tests.slack.test_faults import _serve
-
-    secret = Fernet.generate_key().decode()
-    env = serve_env(fake_slack, sandbox, DATABASE_URL=postgres_url, PALBOT_SECRET_KEY=secret)
-    port = free_port()
-    proc = _serve(env, port)
-
-    def waiting_checks() -> int:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            row = admin.execute(
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND application_name = 'palbot' AND state = 'active' "
-                "AND query LIKE 'SELECT COUNT(*) FROM meta%'"
-            ).fetchone()
-        return int(row[0]) if row else -1
-
+    proc, port = _serve_on(postgres_url, fake_slack, sandbox)
     try:
         with psycopg.connect(postgres_url) as locker:  # the database goes silent for /healthz
             locker.execute("LOCK TABLE meta IN ACCESS EXCLUSIVE MODE")
@@ -323,7 +330,8 @@ def test_health_checks_of_a_silent_database_do_not_pile_up(
                 answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
                 assert answer.status_code == 503
                 assert "no answer within" in answer.json()["database"]["state"]
-            assert waiting_checks() == 1
+            waiting = "state = 'active' AND query LIKE 'SELECT COUNT(*) FROM meta%'"
+            assert _palbot_sessions(postgres_url, waiting) == 1
             locker.rollback()
         answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         assert answer.status_code == 200, answer.text
@@ -342,21 +350,10 @@ def test_a_serving_process_holds_only_its_pools_connections(
 
     import httpx
 
-    from tests.slack.serving import free_port, serve_env
-    from tests.slack.test_faults import _serve
-
-    secret = Fernet.generate_key().decode()
-    env = serve_env(fake_slack, sandbox, DATABASE_URL=postgres_url, PALBOT_SECRET_KEY=secret)
-    port = free_port()
-    proc = _serve(env, port)
+    proc, port = _serve_on(postgres_url, fake_slack, sandbox)
 
     def held() -> int:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            row = admin.execute(
-                "SELECT COUNT(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND application_name = 'palbot'"
-            ).fetchone()
-        return int(row[0]) if row else -1
+        return _palbot_sessions(postgres_url)
 
     try:
         for _ in range(20):  # health checks from the platform, and the poller's first rounds
