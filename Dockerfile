@@ -14,6 +14,6 @@ ENV PORT=3000 \
     PALBOT_DATABASE=/data/palbot.db
 EXPOSE 3000
 VOLUME ["/data"]
-HEALTHCHECK --interval=30s --timeout=3s CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=2)"
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=2)"
 # Several workers share the port; they share the database, never memory.
 CMD ["sh", "-c", "palbot migrate && exec palbot serve --host 0.0.0.0 --port ${PORT} --workers ${PALBOT_WORKERS:-2}"]
