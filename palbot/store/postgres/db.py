@@ -218,7 +218,6 @@ class PgDatabase:
         self.url = url
         self.path = url  # what error messages and the CLI name
         self.is_postgres = True
-        self.pool_size = pool_size
         self.store_threads = threads
         self._local = threading.local()
         self._own: list[psycopg.Connection[Any]] = []  # threads' own connections (not pooled)
